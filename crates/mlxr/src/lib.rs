@@ -1,0 +1,38 @@
+//! mlxr: MLX's programming model in Rust — lazy arrays, composable function
+//! transformations, a NumPy-like API — running on the CPU and (with `--features cuda`) on
+//! NVIDIA GPUs.
+//!
+//! ```
+//! use mlxr::{ops, Array};
+//! let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+//! let b = ops::transpose(&a).unwrap();
+//! assert_eq!(b.to_vec::<f32>().unwrap(), vec![1.0, 3.0, 2.0, 4.0]);
+//! ```
+
+pub mod array;
+pub mod backend;
+pub mod buffer;
+pub mod device;
+pub mod dtype;
+pub mod error;
+pub mod io;
+pub mod eval;
+pub mod ops;
+pub mod primitive;
+pub mod primitives;
+pub mod repr;
+
+pub use array::{Array, Data};
+pub use device::{
+    default_device, default_stream, new_stream, set_default_device, with_device, with_stream,
+    Device, DeviceType, Stream, StreamOrDevice,
+};
+pub use dtype::{promote_types, Dtype, DtypeCategory, Element};
+pub use error::{Error, Result};
+pub use eval::{async_eval, eval};
+pub use num_complex::Complex32;
+pub use primitive::Primitive;
+
+#[doc(hidden)]
+pub use half;
+pub use half::{bf16, f16};

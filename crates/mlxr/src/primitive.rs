@@ -1,0 +1,63 @@
+//! The `Primitive` trait: one type per primitive (or per family), holding in one place
+//! its evaluation on each device and its transformation rules (vjp, jvp, vmap).
+
+use crate::array::Array;
+use crate::error::{Error, Result};
+use std::any::Any;
+use std::fmt::Debug;
+
+/// A graph operation. Implementors live in `primitives/`, one file per family, with their
+/// kernels in `backend/cpu/` (and `backend/cuda/`) under the same file name.
+pub trait Primitive: Send + Sync + Debug + Any {
+    /// The primitive's name, for errors and graph printing (`"Add"`, `"Sum"`, ...).
+    fn name(&self) -> String;
+
+    /// Compute the outputs on the CPU. `inputs` are evaluated; each of `outputs` must get
+    /// its data through [`Array::set_data`].
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()>;
+
+    /// Compute the outputs on the GPU.
+    fn eval_gpu(&self, _inputs: &[Array], _outputs: &[Array]) -> Result<()> {
+        Err(Error::Unsupported(format!(
+            "{} has no GPU implementation in this build",
+            self.name()
+        )))
+    }
+
+    /// Vector-Jacobian product: the cotangents of the inputs listed in `argnums`, given the
+    /// cotangents of every output.
+    fn vjp(
+        &self,
+        _primals: &[Array],
+        _cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Err(Error::Unsupported(format!("{} has no vjp rule", self.name())))
+    }
+
+    /// Jacobian-vector product: the tangents of every output, given the tangents of the
+    /// inputs listed in `argnums`.
+    fn jvp(&self, _primals: &[Array], _tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
+        Err(Error::Unsupported(format!("{} has no jvp rule", self.name())))
+    }
+
+    /// Vectorise over the given input axes: returns the outputs and the axis of each output
+    /// that carries the vectorised dimension.
+    fn vmap(
+        &self,
+        _inputs: &[Array],
+        _axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Err(Error::Unsupported(format!("{} has no vmap rule", self.name())))
+    }
+
+    /// Whether `other` is the same operation with the same parameters (for common
+    /// subexpression elimination in `compile`).
+    fn is_equivalent(&self, _other: &dyn Primitive) -> bool {
+        false
+    }
+
+    /// Upcast for `is_equivalent` implementations.
+    fn as_any(&self) -> &dyn Any;
+}

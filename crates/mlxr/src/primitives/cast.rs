@@ -1,0 +1,34 @@
+//! `AsType`: conversion between dtypes.
+
+use crate::array::Array;
+use crate::backend::cpu::copy::copy_to_contiguous;
+use crate::dtype::Dtype;
+use crate::error::Result;
+use crate::primitive::Primitive;
+use std::any::Any;
+
+/// Convert elements to another dtype (MLX's `astype` semantics: floats truncate towards
+/// zero into integers, complex → real keeps the real part, non-zero → true).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsType {
+    /// The target dtype.
+    pub dtype: Dtype,
+}
+
+impl Primitive for AsType {
+    fn name(&self) -> String {
+        "AsType".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let x = &inputs[0];
+        let d = x.data()?;
+        outputs[0].set_data(copy_to_contiguous(&d, x.shape(), x.dtype(), self.dtype)?);
+        Ok(())
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        other.as_any().downcast_ref::<Self>() == Some(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,6 @@
+//! Primitive types, one file per family. Each type implements [`crate::Primitive`]: its
+//! CPU (and GPU) evaluation dispatches to `backend/<device>/<same file name>`, and its
+//! transformation rules sit beside it.
+
+pub mod cast;
+pub mod shape;

@@ -1,0 +1,6 @@
+//! The integration test suite, one binary with a module per op family. Reference values
+//! come from NumPy (run through `common::numpy`) or MLX, never from mlxr itself.
+
+mod common;
+
+mod core;
