@@ -38,29 +38,33 @@ fn scratch_dir() -> PathBuf {
 /// code must assign `out` (an array or a list/tuple of arrays). Returns the outputs as
 /// mlxr arrays (NumPy's dtype kept).
 pub fn numpy(code: &str, inputs: &[(&str, &Array)]) -> Vec<Array> {
+    numpy_batch(&[(code.to_string(), inputs.to_vec())]).pop().unwrap()
+}
+
+/// Like [`numpy`] for many cases in one Python process (much faster: start-up is paid
+/// once). Each case is `(code, inputs)`; returns each case's outputs.
+pub fn numpy_batch(cases: &[(String, Vec<(&str, &Array)>)]) -> Vec<Vec<Array>> {
     let dir = scratch_dir();
-    for (name, a) in inputs {
-        let a = if a.dtype() == Dtype::Bfloat16 {
-            a.astype(Dtype::Float32).unwrap()
-        } else {
-            (*a).clone()
-        };
-        mlxr::io::save_npy(dir.join(format!("{name}.npy")), &a).unwrap();
+    let mut body = String::new();
+    for (ci, (code, inputs)) in cases.iter().enumerate() {
+        let mut names = Vec::new();
+        for (name, a) in inputs {
+            let a = if a.dtype() == Dtype::Bfloat16 {
+                a.astype(Dtype::Float32).unwrap()
+            } else {
+                (*a).clone()
+            };
+            mlxr::io::save_npy(dir.join(format!("c{ci}_{name}.npy")), &a).unwrap();
+            names.push(format!("'{name}'"));
+        }
+        let indented: String = code.lines().map(|l| format!("    {l}\n")).collect();
+        body.push_str(&format!(
+            "def _case{ci}():\n    _g = {{}}\n    for _n in [{names}]:\n        _g[_n] = np.load(os.path.join(d, 'c{ci}_' + _n + '.npy'))\n    globals().update(_g)\n{indented}    return out\n_save({ci}, _case{ci}())\n",
+            names = names.join(", ")
+        ));
     }
-    let names: Vec<String> = inputs.iter().map(|(n, _)| format!("'{n}'")).collect();
     let script = format!(
-        r#"
-import numpy as np, sys, os
-d = sys.argv[1]
-for _n in [{names}]:
-    globals()[_n] = np.load(os.path.join(d, _n + '.npy'))
-{code}
-_o = out if isinstance(out, (list, tuple)) else [out]
-for _i, _a in enumerate(_o):
-    np.save(os.path.join(d, 'out%d.npy' % _i), np.asarray(_a))
-print(len(_o))
-"#,
-        names = names.join(", ")
+        "import numpy as np, sys, os, warnings\nwarnings.simplefilter('ignore')\nd = sys.argv[1]\ncounts = []\ndef _save(ci, out):\n    _o = out if isinstance(out, (list, tuple)) else [out]\n    for _i, _a in enumerate(_o):\n        np.save(os.path.join(d, 'o%d_%d.npy' % (ci, _i)), np.asarray(_a))\n    counts.append(len(_o))\n{body}print(' '.join(map(str, counts)))\n"
     );
     let sp = dir.join("ref.py");
     std::fs::write(&sp, script).unwrap();
@@ -68,16 +72,25 @@ print(len(_o))
         .arg(&sp)
         .arg(&dir)
         .output()
-        .expect("python3 must be installed for the reference tests");
+        .expect("python3 with numpy must be installed for the reference tests");
     assert!(
         o.status.success(),
         "numpy reference failed:\n{}\n{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    let n: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
-    let outs = (0..n)
-        .map(|i| mlxr::io::load_npy(dir.join(format!("out{i}.npy"))).unwrap())
+    let counts: Vec<usize> = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(|c| c.parse().unwrap())
+        .collect();
+    let outs = counts
+        .iter()
+        .enumerate()
+        .map(|(ci, &n)| {
+            (0..n)
+                .map(|i| mlxr::io::load_npy(dir.join(format!("o{ci}_{i}.npy"))).unwrap())
+                .collect()
+        })
         .collect();
     let _ = std::fs::remove_dir_all(&dir);
     outs
