@@ -29,7 +29,7 @@ pub use device::{
 };
 pub use dtype::{promote_types, Dtype, DtypeCategory, Element};
 pub use error::{Error, Result};
-pub use eval::{async_eval, eval};
+pub use eval::{async_eval, eval, synchronize};
 pub use num_complex::Complex32;
 pub use primitive::Primitive;
 
