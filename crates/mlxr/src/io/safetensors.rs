@@ -5,13 +5,18 @@
 //! The format is read and written here directly rather than through the `safetensors`
 //! crate, because the crate (0.6) has no complex dtype while MLX's `mx.save_safetensors`
 //! writes complex64 tensors under the dtype `C64`; with our own code MLX's complex files
-//! load and ours load in MLX. The checks match the crate's: header at most 100 MB, valid
-//! UTF-8 JSON, known dtypes, each tensor's byte range matching its shape, and the ranges
-//! tiling the data section exactly (no gaps, overlaps or trailing bytes). Writing lays the
-//! tensors out like the crate, widest dtype first (stable, so names keep their given order
-//! within a dtype size) with the header padded to 8 bytes, so every tensor is aligned to
-//! its element size. Loading returns the tensors in file order and reads each one straight
-//! into its array's buffer.
+//! load and ours load in MLX (the tests cross-check every other dtype with the crate).
+//! Every mlxr dtype is written, float64 as `F64` (standard, though MLX 0.32 itself
+//! refuses F64 both ways); like MLX, `F8_E4M3` and `F8_E8M0` tensors load as their raw
+//! bytes (uint8), other dtypes mlxr lacks are an error.
+//!
+//! Reading checks what the crate checks: header at most 100 MB, valid UTF-8 JSON, known
+//! dtypes, each tensor's byte range matching its shape, and the ranges tiling the data
+//! section exactly (no gaps, overlaps or trailing bytes — MLX ignores trailing bytes, we
+//! report them as a wrong data length). Writing lays the tensors out like the crate,
+//! widest dtype first (stable, so names keep their given order within a dtype size), with
+//! the header padded to 8 bytes, so every tensor is aligned to its element size. Loading
+//! returns the tensors in file order and reads each one straight into its array's buffer.
 
 use super::{check_names, host_buffer_array, io_error, read_exact_or, with_extension};
 use super::{NamedArrays, RawData};

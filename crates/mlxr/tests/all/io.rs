@@ -253,6 +253,12 @@ fn safetensors_round_trip_with_metadata() {
             assert_eq!((8 + n + begin) % a.itemsize(), 0, "{name} alignment");
         }
     }
+    // no tensors at all
+    let none: [(&str, &Array); 0] = [];
+    let (got, gmeta) =
+        io::load_safetensors_bytes(&io::save_safetensors_bytes(&none, Some(&meta)).unwrap())
+            .unwrap();
+    assert!(got.is_empty() && gmeta == meta);
     // same-size dtypes keep the given order
     let same: Vec<(String, Array)> = ["z", "a", "m"]
         .iter()
@@ -321,6 +327,73 @@ fn safetensors_agrees_with_the_safetensors_crate() {
         &b,
         "crate b",
     );
+}
+
+#[test]
+fn npy_header_variants_parse() {
+    // Headers other writers produce: other key orders, double quotes, no trailing comma,
+    // Python 2 longs, other byte-order marks, bool as '?', odd whitespace.
+    let f32s = pattern(&[2, 3], Dtype::Float32);
+    let data = f32s.to_bytes().unwrap();
+    let be: Vec<u8> = data
+        .chunks(4)
+        .flat_map(|c| c.iter().rev().copied())
+        .collect();
+    let cases: Vec<(&str, &[u8])> = vec![
+        (
+            "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}",
+            &data,
+        ),
+        (
+            "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,3)}",
+            &data,
+        ),
+        (
+            "  {'descr':'=f4','fortran_order':False,'shape':(2L, 3L),}  \n",
+            &data,
+        ),
+        (
+            "{'descr': 'f4', 'fortran_order': False, 'shape': ( 2 , 3 , ) }\t\r\n",
+            &data,
+        ),
+        (
+            "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3)}",
+            &be,
+        ),
+    ];
+    for (h, d) in cases {
+        let got = io::load_npy_bytes(&npy_with(h, d)).unwrap_or_else(|e| panic!("{h}: {e}"));
+        assert_same(&got, &f32s, h);
+    }
+    let b = io::load_npy_bytes(&npy_with(
+        "{'descr': '?', 'fortran_order': False, 'shape': (2,)}",
+        &[1, 0],
+    ))
+    .unwrap();
+    assert_eq!(b.to_vec::<bool>().unwrap(), [true, false]);
+    // a 1-byte dtype ignores the byte-order mark; a Fortran-order 1-D array is plain
+    let u = io::load_npy_bytes(&npy_with(
+        "{'descr': '>u1', 'fortran_order': True, 'shape': (3,)}",
+        &[1, 2, 3],
+    ))
+    .unwrap();
+    assert_eq!(u.to_vec::<u8>().unwrap(), [1, 2, 3]);
+    // a Fortran-order 0-size and a 0-d array
+    let e = io::load_npy_bytes(&npy_with(
+        "{'descr': '<i4', 'fortran_order': True, 'shape': (0, 5)}",
+        &[],
+    ))
+    .unwrap();
+    assert_eq!((e.shape(), e.size()), (&[0usize, 5][..], 0));
+    let z = io::load_npy_bytes(&npy_with(
+        "{'descr': '<i2', 'fortran_order': True, 'shape': ()}",
+        &[7, 1],
+    ))
+    .unwrap();
+    assert_eq!(z.item::<i16>().unwrap(), 0x107);
+    // bfloat16 is written under MLX's descr
+    let bf = io::save_npy_bytes(&pattern(&[2], Dtype::Bfloat16)).unwrap();
+    assert!(String::from_utf8_lossy(&bf).contains("'descr': '<V2'"));
 }
 
 #[test]
