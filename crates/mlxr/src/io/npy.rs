@@ -288,14 +288,15 @@ pub(crate) fn header_bytes(dtype: Dtype, shape: &[usize], fortran_order: bool) -
     );
     // Format 1.0 has a 2-byte header length; 2.0 a 4-byte one. Pad so the data starts at a
     // multiple of 64 bytes, ending the header with a newline, as NumPy does.
-    let (major, len_bytes) = if MAGIC.len() + 2 + 2 + dict.len() + 1 <= 65535 {
-        (1u8, 2)
-    } else {
-        (2u8, 4)
+    let padded = |len_bytes: usize| {
+        let unpadded = MAGIC.len() + 2 + len_bytes + dict.len() + 1;
+        let pad = (64 - unpadded % 64) % 64;
+        (unpadded, pad, dict.len() + pad + 1)
     };
-    let unpadded = MAGIC.len() + 2 + len_bytes + dict.len() + 1;
-    let pad = (64 - unpadded % 64) % 64;
-    let hlen = dict.len() + pad + 1;
+    let (major, (unpadded, pad, hlen)) = match padded(2) {
+        v @ (_, _, hlen) if hlen <= u16::MAX as usize => (1u8, v),
+        _ => (2u8, padded(4)),
+    };
     let mut out = Vec::with_capacity(unpadded + pad);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[major, 0]);

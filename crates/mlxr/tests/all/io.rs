@@ -106,6 +106,14 @@ fn npy_round_trip_every_dtype_and_shape() {
         io::save_npy(&p, &a).unwrap();
         assert_same(&io::load_npy(&p).unwrap(), &a, &format!("npy file {d}"));
     }
+    // a header too long for format 1.0 (over 64 KiB: 22000 dims) is written as 2.0
+    let many = Array::from_slice(&[2.5f32], &vec![1; 22000]).unwrap();
+    let bytes = io::save_npy_bytes(&many).unwrap();
+    assert_eq!(bytes[6..8], [2, 0]);
+    let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    assert_eq!((12 + hlen) % 64, 0);
+    let got = io::load_npy_bytes(&bytes).unwrap();
+    assert_eq!((got.ndim(), got.item::<f32>().unwrap()), (22000, 2.5));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
