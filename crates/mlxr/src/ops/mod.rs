@@ -4,10 +4,14 @@
 //! stream (see [`crate::with_stream`]). Files mirror `primitives/`.
 
 pub mod cast;
+pub mod creation;
 pub mod shape;
+pub mod slicing;
 
 pub use cast::*;
+pub use creation::*;
 pub use shape::*;
+pub use slicing::*;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};
@@ -54,8 +58,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize], op: &str) -> Result<Vec<usize>
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
