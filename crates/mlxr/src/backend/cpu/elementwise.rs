@@ -114,13 +114,9 @@ where
             }
         };
         if n >= PAR_THRESHOLD {
-            dst.par_chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(c, d)| body(c, d));
+            dst.par_chunks_mut(CHUNK).enumerate().for_each(|(c, d)| body(c, d));
         } else {
-            dst.chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(c, d)| body(c, d));
+            dst.chunks_mut(CHUNK).enumerate().for_each(|(c, d)| body(c, d));
         }
         return Ok(out);
     }
@@ -184,11 +180,8 @@ where
     let inner = *cs.last().expect("non-empty");
     let last = |k: usize| st[k][st[k].len() - 1];
     let (ia, ib, ic) = (last(1), last(2), last(3));
-    let ((pa, ab), (pb, bb), (pc, cb)) = (
-        base_slice::<A>(&ad),
-        base_slice::<B>(&bd),
-        base_slice::<C>(&cd),
-    );
+    let ((pa, ab), (pb, bb), (pc, cb)) =
+        (base_slice::<A>(&ad), base_slice::<B>(&bd), base_slice::<C>(&cd));
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
     par_rows(&cs, &st, true, |first, rows| {
         let dp = dp;
