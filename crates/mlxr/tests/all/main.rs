@@ -4,3 +4,6 @@
 mod common;
 
 mod core;
+mod creation;
+mod shape;
+mod slicing;
