@@ -38,7 +38,7 @@ pub fn infer_shape(shape: &[isize], size: usize, op: &str) -> Result<Vec<usize>>
     }
     let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = infer {
-        if known == 0 || size % known != 0 {
+        if known == 0 || !size.is_multiple_of(known) {
             return Err(Error::Shape(format!(
                 "{op}: cannot infer the dimension of shape {shape:?} for an array of size {size}"
             )));
@@ -392,7 +392,7 @@ pub fn split_sections(a: &Array, n: usize, axis: isize) -> Result<Vec<Array>> {
         ));
     }
     let size = a.shape()[ax];
-    if size % n != 0 {
+    if !size.is_multiple_of(n) {
         return Err(Error::Shape(format!(
             "split: array split does not result in sub arrays with equal size: attempting {n} \
              splits along axis {ax} for shape {:?}",

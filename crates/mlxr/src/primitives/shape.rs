@@ -495,7 +495,7 @@ fn view_layout(
     in_size: usize,
     out_size: usize,
 ) -> Option<(Vec<isize>, usize)> {
-    if (offset * in_size) % out_size != 0 {
+    if !(offset * in_size).is_multiple_of(out_size) {
         return None;
     }
     let nd = shape.len();

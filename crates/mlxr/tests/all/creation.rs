@@ -157,7 +157,7 @@ fn arange_matches_mlx() {
         let e = ops::arange_range(0, 5, 0, None).unwrap_err();
         assert!(e.to_string().contains("step"), "{e}");
         assert!(ops::arange_range(0, 5, 1, Some(Dtype::Bool)).is_err());
-        assert!(ops::arange(&Array::scalar(3i32)).is_err());
+        assert!(ops::arange(Array::scalar(3i32)).is_err());
         assert!(ops::arange(f64::NAN).is_err());
         assert!(ops::arange(1e12).is_err());
         assert!(ops::arange(Complex32::new(1.0, 0.0)).is_err());
@@ -275,7 +275,7 @@ fn meshgrid_matches_numpy() {
                     format!("out = np.meshgrid(y, x, sparse={py}, indexing='{indexing}')"),
                     vec![("x", x.clone()), ("y", y.clone())],
                 ));
-                got.push(ops::meshgrid(&[x.clone()], sparse, indexing).unwrap());
+                got.push(ops::meshgrid(std::slice::from_ref(&x), sparse, indexing).unwrap());
                 cases.push((
                     format!("out = np.meshgrid(x, sparse={py}, indexing='{indexing}')"),
                     vec![("x", x.clone())],
@@ -290,7 +290,7 @@ fn meshgrid_matches_numpy() {
             }
         }
         assert!(ops::meshgrid(&[], false, "xy").unwrap().is_empty());
-        let e = ops::meshgrid(&[x.clone()], false, "foo").unwrap_err();
+        let e = ops::meshgrid(std::slice::from_ref(&x), false, "foo").unwrap_err();
         assert!(e.to_string().contains("indexing"), "{e}");
     });
 }

@@ -197,7 +197,9 @@ fn concatenate_and_stack_errors() {
     assert!(e.to_string().contains("dimensions"), "{e}");
     assert!(ops::concatenate(&[Array::scalar(1.0f32), Array::scalar(2.0f32)], 0).is_err());
     // A single array is returned as is.
-    assert!(ops::concatenate(&[a.clone()], 0).unwrap().is_same(&a));
+    assert!(ops::concatenate(std::slice::from_ref(&a), 0)
+        .unwrap()
+        .is_same(&a));
     assert!(ops::stack(&[], 0).is_err());
     let e = ops::stack(&[a.clone(), b.clone()], 0).unwrap_err();
     assert!(e.to_string().contains("same shape"), "{e}");

@@ -21,9 +21,9 @@ pub fn fill(value: &Data, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let v: T = base_slice::<T>(value).0[value.offset];
         let dp = SendPtr(out.host().as_mut_ptr() as *mut T);
         par_blocks(&[n], |_, _, lo, hi| {
-            let dp = dp;
+            let dp = dp.ptr();
             // SAFETY: blocks write disjoint ranges of the fresh output.
-            unsafe { std::slice::from_raw_parts_mut(dp.0.add(lo), hi - lo) }.fill(v);
+            unsafe { std::slice::from_raw_parts_mut(dp.add(lo), hi - lo) }.fill(v);
         });
     });
     Ok(out)
@@ -44,7 +44,8 @@ pub fn arange(start: f64, step: f64, n: usize, dtype: Dtype) -> Result<Data> {
             dispatch_all!(dtype, T => {
                 let s0 = f64_to_int_bits(start);
                 let st = f64_to_int_bits(start + step).wrapping_sub(s0);
-                let o = out_slice::<T>(&out, n);
+                // SAFETY: `out` is fresh storage of that many elements, owned here.
+                let o = unsafe { out_slice::<T>(out.host().as_mut_ptr(), n) };
                 let mut v = s0;
                 for x in o.iter_mut() {
                     *x = T::from_i64(v);
@@ -55,7 +56,8 @@ pub fn arange(start: f64, step: f64, n: usize, dtype: Dtype) -> Result<Data> {
         DtypeCategory::Floating => dispatch_all!(dtype, T => {
             let s0 = T::from_f64(start);
             let st = T::from_f64(T::from_f64(start + step).to_f64() - s0.to_f64());
-            let o = out_slice::<T>(&out, n);
+            // SAFETY: `out` is fresh storage of that many elements, owned here.
+            let o = unsafe { out_slice::<T>(out.host().as_mut_ptr(), n) };
             let mut v = s0;
             for x in o.iter_mut() {
                 *x = v;
@@ -65,7 +67,8 @@ pub fn arange(start: f64, step: f64, n: usize, dtype: Dtype) -> Result<Data> {
         DtypeCategory::ComplexFloating => {
             let s0 = start as f32;
             let st = (start + step) as f32 - s0;
-            let o = out_slice::<Complex32>(&out, n);
+            // SAFETY: `out` is fresh storage of that many elements, owned here.
+            let o = unsafe { out_slice::<Complex32>(out.host().as_mut_ptr(), n) };
             let mut v = s0;
             for x in o.iter_mut() {
                 *x = Complex32::new(v, 0.0);
@@ -79,7 +82,7 @@ pub fn arange(start: f64, step: f64, n: usize, dtype: Dtype) -> Result<Data> {
 /// A float converted to the integer it truncates to, as an i64 bit pattern that wraps to
 /// narrower types the way C's conversion does for in-range values.
 fn f64_to_int_bits(v: f64) -> i64 {
-    if v >= 9.223372036854775807e18 {
+    if v >= i64::MAX as f64 {
         // Beyond i64: go through u64 (uint64 ranges).
         (v as u64) as i64
     } else {
@@ -87,9 +90,13 @@ fn f64_to_int_bits(v: f64) -> i64 {
     }
 }
 
-fn out_slice<T: Element>(out: &Data, n: usize) -> &mut [T] {
-    // SAFETY: `out` is fresh storage of n elements owned by the caller.
-    unsafe { std::slice::from_raw_parts_mut(out.host().as_mut_ptr() as *mut T, n) }
+/// The first `n` elements of fresh storage as a mutable slice.
+///
+/// # Safety
+/// `p` must point to storage of at least `n` elements of `T` that nothing else accesses
+/// while the slice lives.
+unsafe fn out_slice<'a, T: Element>(p: *mut u8, n: usize) -> &'a mut [T] {
+    std::slice::from_raw_parts_mut(p as *mut T, n)
 }
 
 /// `num` evenly spaced values from `start` to `stop` (inclusive), computed as MLX does:
@@ -99,7 +106,8 @@ pub fn linspace(start: f64, stop: f64, num: usize, dtype: Dtype) -> Result<Data>
     let out = Data::alloc(&[num], dtype)?;
     let den = num.saturating_sub(1);
     if dtype == Dtype::Float64 {
-        let o = out_slice::<f64>(&out, num);
+        // SAFETY: `out` is fresh storage of that many elements, owned here.
+        let o = unsafe { out_slice::<f64>(out.host().as_mut_ptr(), num) };
         for (i, x) in o.iter_mut().enumerate() {
             *x = if num == 1 {
                 start
@@ -112,7 +120,8 @@ pub fn linspace(start: f64, stop: f64, num: usize, dtype: Dtype) -> Result<Data>
     }
     let (s, e) = (start as f32, stop as f32);
     dispatch_all!(dtype, T => {
-        let o = out_slice::<T>(&out, num);
+        // SAFETY: `out` is fresh storage of that many elements, owned here.
+        let o = unsafe { out_slice::<T>(out.host().as_mut_ptr(), num) };
         for (i, x) in o.iter_mut().enumerate() {
             let v = if num == 1 {
                 s
@@ -138,11 +147,11 @@ where
         let zero = T::default();
         let dp = SendPtr(out.host().as_mut_ptr() as *mut T);
         par_blocks(&[n, m], |first, rows, lo, hi| {
-            let dp = dp;
+            let dp = dp.ptr();
             for r in first..first + rows {
                 for c in lo..hi {
                     // SAFETY: blocks write disjoint elements of the fresh output.
-                    unsafe { *dp.0.add(r * m + c) = if keep(r, c) { one } else { zero } };
+                    unsafe { *dp.add(r * m + c) = if keep(r, c) { one } else { zero } };
                 }
             }
         });

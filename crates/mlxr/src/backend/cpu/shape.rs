@@ -118,7 +118,7 @@ fn copy_into_t<T: Element>(
     let (cs, st) = collapse(shape, &[dst_strides, &src.strides]);
     let (di, si) = (st[0][st[0].len() - 1], st[1][st[1].len() - 1]);
     par_blocks(&cs, |first, rows, lo, hi| {
-        let dp = dp;
+        let dp = dp.ptr();
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
             let o = dst_offset + w.offsets[0];
@@ -130,7 +130,7 @@ fn copy_into_t<T: Element>(
                 unsafe {
                     std::ptr::copy_nonoverlapping(
                         from.as_ptr(),
-                        dp.0.offset(o + lo as isize),
+                        dp.offset(o + lo as isize),
                         hi - lo,
                     )
                 };
@@ -139,7 +139,7 @@ fn copy_into_t<T: Element>(
                     let i = i as isize;
                     let v = s[(so + i * si) as usize];
                     // SAFETY: as above.
-                    unsafe { *dp.0.offset(o + i * di) = v };
+                    unsafe { *dp.offset(o + i * di) = v };
                 }
             }
             w.next_row();
@@ -189,7 +189,7 @@ fn gather_axes_t<T: Element>(
     let last = &maps[nd - 1];
     let dp = SendPtr(out.host().as_mut_ptr() as *mut T);
     par_blocks(&shape, |first, rows, lo, hi| {
-        let dp = dp;
+        let dp = dp.ptr();
         // Outer index of `first`, then step through rows.
         let mut idx = vec![0usize; nd - 1];
         let mut r = first;
@@ -209,8 +209,7 @@ fn gather_axes_t<T: Element>(
                 base += m;
             }
             // SAFETY: each block writes its own disjoint part of the fresh output.
-            let dst =
-                unsafe { std::slice::from_raw_parts_mut(dp.0.add(row * inner + lo), hi - lo) };
+            let dst = unsafe { std::slice::from_raw_parts_mut(dp.add(row * inner + lo), hi - lo) };
             if filled {
                 dst.fill(fv);
             } else {
@@ -260,10 +259,10 @@ pub fn bytes_to_bool(src: &Data, itemsize: usize, shape: &[usize]) -> Result<Dat
     let s = &src.host().bytes()[src.offset * itemsize..][..nbytes];
     let dp = SendPtr(out.host().as_mut_ptr());
     par_blocks(&[nbytes], |_, _, lo, hi| {
-        let dp = dp;
+        let dp = dp.ptr();
         for (i, &b) in s.iter().enumerate().take(hi).skip(lo) {
             // SAFETY: blocks write disjoint bytes of the fresh output.
-            unsafe { *dp.0.add(i) = (b != 0) as u8 };
+            unsafe { *dp.add(i) = (b != 0) as u8 };
         }
     });
     Ok(out)

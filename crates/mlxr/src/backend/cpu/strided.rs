@@ -146,6 +146,15 @@ impl<'a> RowWalker<'a> {
 /// A raw pointer that may be shared across threads writing disjoint elements.
 #[derive(Clone, Copy)]
 pub struct SendPtr<T>(pub *mut T);
+impl<T> SendPtr<T> {
+    /// The pointer (calling this inside a closure captures the whole `SendPtr`, which is
+    /// `Send`, rather than its raw-pointer field).
+    #[inline(always)]
+    pub fn ptr(self) -> *mut T {
+        self.0
+    }
+}
+
 // SAFETY: users write disjoint elements from different threads.
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
