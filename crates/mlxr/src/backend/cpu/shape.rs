@@ -187,6 +187,26 @@ fn gather_axes_t<T: Element>(
     let nd = shape.len();
     let inner = shape[nd - 1];
     let last = &maps[nd - 1];
+    // Runs of the last axis' map: `(start, len, first offset)` with consecutive offsets
+    // (copied as slices) or all FILL. Used when the runs are long enough to pay off.
+    let mut runs: Vec<(usize, usize, isize)> = Vec::new();
+    let mut i = 0;
+    while i < inner {
+        let m0 = last[i];
+        let mut j = i + 1;
+        if m0 == FILL {
+            while j < inner && last[j] == FILL {
+                j += 1;
+            }
+        } else {
+            while j < inner && last[j] != FILL && last[j] == m0 + (j - i) as isize {
+                j += 1;
+            }
+        }
+        runs.push((i, j - i, m0));
+        i = j;
+    }
+    let use_runs = runs.len() * 4 <= inner;
     let dp = SendPtr(out.host().as_mut_ptr() as *mut T);
     par_blocks(&shape, |first, rows, lo, hi| {
         let dp = dp.ptr();
@@ -214,8 +234,24 @@ fn gather_axes_t<T: Element>(
                 dst.fill(fv);
             } else {
                 let b = sbase + base;
-                for (d, &m) in dst.iter_mut().zip(&last[lo..hi]) {
-                    *d = if m == FILL { fv } else { s[(b + m) as usize] };
+                if use_runs {
+                    for &(st, len, m0) in &runs {
+                        let (a, e) = (st.max(lo), (st + len).min(hi));
+                        if a >= e {
+                            continue;
+                        }
+                        let d = &mut dst[a - lo..e - lo];
+                        if m0 == FILL {
+                            d.fill(fv);
+                        } else {
+                            let from = (b + m0 + (a - st) as isize) as usize;
+                            d.copy_from_slice(&s[from..from + (e - a)]);
+                        }
+                    }
+                } else {
+                    for (d, &m) in dst.iter_mut().zip(&last[lo..hi]) {
+                        *d = if m == FILL { fv } else { s[(b + m) as usize] };
+                    }
                 }
             }
             for ax in (0..nd - 1).rev() {
