@@ -3,4 +3,6 @@
 //! transformation rules sit beside it.
 
 pub mod cast;
+pub mod creation;
 pub mod shape;
+pub mod slicing;

@@ -5,3 +5,6 @@ mod common;
 
 mod core;
 mod io;
+mod creation;
+mod shape;
+mod slicing;

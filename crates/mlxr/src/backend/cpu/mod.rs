@@ -3,7 +3,9 @@
 //! after the primitive families they implement.
 
 pub mod copy;
+pub mod creation;
 pub mod elementwise;
+pub mod shape;
 pub mod strided;
 
 /// Elements below which a kernel runs on one thread.
