@@ -5,9 +5,17 @@
 
 pub mod cast;
 pub mod shape;
+pub mod unary;
+pub mod binary;
+pub mod ternary;
+pub mod arith;
 
 pub use cast::*;
 pub use shape::*;
+pub use unary::*;
+pub use binary::*;
+pub use ternary::*;
+pub use arith::ScalarOperand;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

@@ -4,3 +4,6 @@
 
 pub mod cast;
 pub mod shape;
+pub mod unary;
+pub mod binary;
+pub mod ternary;

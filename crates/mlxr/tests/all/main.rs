@@ -4,3 +4,6 @@
 mod common;
 
 mod core;
+mod unary;
+mod binary;
+mod ternary;

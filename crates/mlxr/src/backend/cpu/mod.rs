@@ -5,6 +5,9 @@
 pub mod copy;
 pub mod elementwise;
 pub mod strided;
+pub mod unary;
+pub mod binary;
+pub mod ternary;
 
 /// Elements below which a kernel runs on one thread.
 pub const PAR_THRESHOLD: usize = 1 << 15;
