@@ -7,11 +7,19 @@ pub mod cast;
 pub mod creation;
 pub mod shape;
 pub mod slicing;
+pub mod unary;
+pub mod binary;
+pub mod ternary;
+pub mod arith;
 
 pub use cast::*;
 pub use creation::*;
 pub use shape::*;
 pub use slicing::*;
+pub use unary::*;
+pub use binary::*;
+pub use ternary::*;
+pub use arith::ScalarOperand;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

@@ -6,3 +6,6 @@ pub mod cast;
 pub mod creation;
 pub mod shape;
 pub mod slicing;
+pub mod unary;
+pub mod binary;
+pub mod ternary;

@@ -8,3 +8,6 @@ mod io;
 mod creation;
 mod shape;
 mod slicing;
+mod unary;
+mod binary;
+mod ternary;

@@ -7,6 +7,9 @@ pub mod creation;
 pub mod elementwise;
 pub mod shape;
 pub mod strided;
+pub mod unary;
+pub mod binary;
+pub mod ternary;
 
 /// Elements below which a kernel runs on one thread.
 pub const PAR_THRESHOLD: usize = 1 << 15;
