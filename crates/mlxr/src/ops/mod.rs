@@ -4,9 +4,11 @@
 //! stream (see [`crate::with_stream`]). Files mirror `primitives/`.
 
 pub mod cast;
+pub mod linalg;
 pub mod shape;
 
 pub use cast::*;
+pub use linalg::*;
 pub use shape::*;
 
 use crate::array::Array;

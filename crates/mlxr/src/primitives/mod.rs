@@ -3,4 +3,5 @@
 //! transformation rules sit beside it.
 
 pub mod cast;
+pub mod matmul;
 pub mod shape;

@@ -4,6 +4,7 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod matmul;
 pub mod strided;
 
 /// Elements below which a kernel runs on one thread.
