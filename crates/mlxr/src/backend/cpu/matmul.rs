@@ -572,6 +572,26 @@ pub fn matmul_into(
         return Ok(());
     }
     let nd = batch.len();
+    // A product against one shared B whose A batch axes merge with A's rows is one tall
+    // product: fold the batch into the rows (out is row-contiguous, so its rows merge too).
+    if nb > 1 && (0..nd).all(|ax| batch[ax] == 1 || b.strides[ax] == 0) {
+        let dims: Vec<(usize, isize)> = (0..=nd)
+            .map(|ax| (if ax < nd { batch[ax] } else { m }, a.strides[ax]))
+            .filter(|&(size, _)| size != 1)
+            .collect();
+        if dims.windows(2).all(|w| w[0].1 == w[1].1 * w[1].0 as isize) {
+            let rs = dims.last().map_or(a.strides[nd], |d| d.1);
+            let fa = Data {
+                strides: vec![rs, a.strides[nd + 1]],
+                ..a.clone()
+            };
+            let fb = Data {
+                strides: b.strides[nd..].to_vec(),
+                ..b.clone()
+            };
+            return matmul_into(&fa, &fb, out, &[], nb * m, n, k, dtype, alpha, beta);
+        }
+    }
     // Offsets of each batch element.
     let mut offs: Vec<(isize, isize)> = Vec::with_capacity(nb);
     let mut idx = vec![0usize; nd];
