@@ -4,12 +4,16 @@
 //! stream (see [`crate::with_stream`]). Files mirror `primitives/`.
 
 pub mod cast;
+pub mod creation;
 pub mod linalg;
 pub mod shape;
+pub mod slicing;
 
 pub use cast::*;
+pub use creation::*;
 pub use linalg::*;
 pub use shape::*;
+pub use slicing::*;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

@@ -1,10 +1,20 @@
-//! Shape ops: reshape, transpose, broadcasting, squeezing, flattening and friends.
+//! Shape ops: reshape, transpose, broadcasting, squeezing, flattening and friends;
+//! joining and splitting (concatenate, stack, split, unstack); copies that rearrange
+//! elements (tile, repeat, pad, roll); diagonals (diagonal, diag, trace); strided and
+//! dtype views (as_strided, view).
 
-use super::{broadcast_shapes, normalize_axes, normalize_axis, stream};
+use super::slicing::slice;
+use super::{astype, broadcast_shapes, normalize_axes, normalize_axis, stream, Operand, ToOperand};
 use crate::array::Array;
+use crate::dtype::{promote_types, Dtype};
 use crate::error::{Error, Result};
-use crate::primitives::shape::{Broadcast, Copy, Reshape, Transpose};
+use crate::primitives::shape::{
+    Broadcast, Concatenate, Copy, Diag, Diagonal, Pad, Repeat, Reshape, Roll, Tile, Transpose, View,
+};
+use crate::primitives::slicing::AsStrided;
 use std::sync::Arc;
+
+pub use crate::primitives::shape::PadMode;
 
 /// Resolve a shape with at most one `-1` for an array of `size` elements.
 pub fn infer_shape(shape: &[isize], size: usize, op: &str) -> Result<Vec<usize>> {
@@ -213,7 +223,579 @@ pub fn flatten(a: &Array, start_axis: isize, end_axis: isize) -> Result<Array> {
     reshape_to(a, &shape)
 }
 
+/// Split axis `axis` into the axes `shape` (one entry may be `-1`; their product must be
+/// the axis' size).
+pub fn unflatten(a: &Array, axis: isize, shape: &[isize]) -> Result<Array> {
+    let ax = normalize_axis(axis, a.ndim(), "unflatten")?;
+    if shape.is_empty() {
+        return Err(Error::InvalidArgument(
+            "unflatten: the shape to unflatten to cannot be empty".into(),
+        ));
+    }
+    let n = a.shape()[ax];
+    let sub = infer_shape(shape, n, "unflatten").map_err(|e| {
+        Error::Shape(format!(
+            "unflatten: cannot unflatten axis {axis} of size {n} (shape {:?}) into {shape:?}: {e}",
+            a.shape()
+        ))
+    })?;
+    let mut out: Vec<usize> = a.shape()[..ax].to_vec();
+    out.extend_from_slice(&sub);
+    out.extend_from_slice(&a.shape()[ax + 1..]);
+    reshape_to(a, &out)
+}
+
+/// Swap two axes (a view).
+pub fn swapaxes(a: &Array, axis1: isize, axis2: isize) -> Result<Array> {
+    let a1 = normalize_axis(axis1, a.ndim(), "swapaxes")?;
+    let a2 = normalize_axis(axis2, a.ndim(), "swapaxes")?;
+    let mut perm: Vec<isize> = (0..a.ndim() as isize).collect();
+    perm.swap(a1, a2);
+    transpose_axes(a, &perm)
+}
+
+/// Move axis `source` to position `destination`, keeping the order of the others (a view).
+pub fn moveaxis(a: &Array, source: isize, destination: isize) -> Result<Array> {
+    let s = normalize_axis(source, a.ndim(), "moveaxis")?;
+    let d = normalize_axis(destination, a.ndim(), "moveaxis")?;
+    let mut perm: Vec<isize> = (0..a.ndim() as isize)
+        .filter(|&i| i != s as isize)
+        .collect();
+    perm.insert(d, s as isize);
+    transpose_axes(a, &perm)
+}
+
+/// Join arrays along an existing axis. The shapes must match except along `axis`; the
+/// result has the promoted dtype of all inputs (MLX's `promote_types`).
+pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
+    let first = arrays.first().ok_or_else(|| {
+        Error::InvalidArgument("concatenate: no arrays provided for concatenation".into())
+    })?;
+    let nd = first.ndim();
+    for x in arrays {
+        if x.ndim() != nd {
+            return Err(Error::Shape(format!(
+                "concatenate: all the input arrays must have the same number of dimensions, \
+                 but got shapes {:?} and {:?}",
+                first.shape(),
+                x.shape()
+            )));
+        }
+    }
+    let ax = normalize_axis(axis, nd, "concatenate")?;
+    let mut out_shape = first.shape().to_vec();
+    out_shape[ax] = 0;
+    let mut dtype = first.dtype();
+    for x in arrays {
+        let ok = (0..nd).all(|i| i == ax || x.shape()[i] == first.shape()[i]);
+        if !ok {
+            let shapes: Vec<String> = arrays.iter().map(|x| format!("{:?}", x.shape())).collect();
+            return Err(Error::Shape(format!(
+                "concatenate: all the input array dimensions must match exactly except for \
+                 the concatenation axis {axis}, but got shapes {}",
+                shapes.join(", ")
+            )));
+        }
+        out_shape[ax] += x.shape()[ax];
+        dtype = promote_types(dtype, x.dtype());
+    }
+    if arrays.len() == 1 {
+        return Ok(first.clone());
+    }
+    let inputs: Vec<Array> = arrays
+        .iter()
+        .map(|x| astype(x, dtype))
+        .collect::<Result<_>>()?;
+    Ok(Array::new_node(
+        out_shape,
+        dtype,
+        Arc::new(Concatenate { axis: ax }),
+        inputs,
+        stream(),
+    ))
+}
+
+/// Join arrays of one shape along a new axis `axis` (of the output; negative allowed).
+pub fn stack(arrays: &[Array], axis: isize) -> Result<Array> {
+    let first = arrays
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("stack: no arrays provided for stacking".into()))?;
+    for x in arrays {
+        if x.shape() != first.shape() {
+            return Err(Error::Shape(format!(
+                "stack: all arrays must have the same shape, but got {:?} and {:?}",
+                first.shape(),
+                x.shape()
+            )));
+        }
+    }
+    let ax = normalize_axis(axis, first.ndim() + 1, "stack")? as isize;
+    let expanded: Vec<Array> = arrays
+        .iter()
+        .map(|x| expand_dims(x, &[ax]))
+        .collect::<Result<_>>()?;
+    if expanded.len() == 1 {
+        return Ok(expanded[0].clone());
+    }
+    concatenate(&expanded, ax)
+}
+
+/// How [`split`] cuts an axis: into equal sections, or at indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Split {
+    /// This many equal parts (the axis must divide evenly).
+    Sections(usize),
+    /// Cut before each of these indices (Python slice semantics for each piece).
+    Indices(Vec<isize>),
+}
+impl From<usize> for Split {
+    fn from(n: usize) -> Split {
+        Split::Sections(n)
+    }
+}
+impl From<i32> for Split {
+    fn from(n: i32) -> Split {
+        Split::Sections(n.max(0) as usize)
+    }
+}
+impl From<&[isize]> for Split {
+    fn from(v: &[isize]) -> Split {
+        Split::Indices(v.to_vec())
+    }
+}
+impl<const N: usize> From<[isize; N]> for Split {
+    fn from(v: [isize; N]) -> Split {
+        Split::Indices(v.to_vec())
+    }
+}
+impl From<Vec<isize>> for Split {
+    fn from(v: Vec<isize>) -> Split {
+        Split::Indices(v)
+    }
+}
+
+/// MLX's `split(a, indices_or_sections, axis)`: a number splits into that many equal parts,
+/// a list of indices cuts before each index. The parts are views of `a`.
+pub fn split(a: &Array, indices_or_sections: impl Into<Split>, axis: isize) -> Result<Vec<Array>> {
+    match indices_or_sections.into() {
+        Split::Sections(n) => split_sections(a, n, axis),
+        Split::Indices(v) => split_indices(a, &v, axis),
+    }
+}
+
+/// Split into `n` equal parts along `axis` (an error unless the axis size divides by `n`).
+pub fn split_sections(a: &Array, n: usize, axis: isize) -> Result<Vec<Array>> {
+    let ax = normalize_axis(axis, a.ndim(), "split")?;
+    if n == 0 {
+        return Err(Error::InvalidArgument(
+            "split: the number of splits must be positive, got 0".into(),
+        ));
+    }
+    let size = a.shape()[ax];
+    if size % n != 0 {
+        return Err(Error::Shape(format!(
+            "split: array split does not result in sub arrays with equal size: attempting {n} \
+             splits along axis {ax} for shape {:?}",
+            a.shape()
+        )));
+    }
+    let step = (size / n) as isize;
+    let idx: Vec<isize> = (1..n as isize).map(|i| i * step).collect();
+    split_indices(a, &idx, axis)
+}
+
+/// Split along `axis` before each index in `indices`: the parts are
+/// `a[..i0], a[i0..i1], ..., a[ik..]` (Python slice semantics: negative indices count from
+/// the end, out of range ones clamp, decreasing ones give empty parts).
+pub fn split_indices(a: &Array, indices: &[isize], axis: isize) -> Result<Vec<Array>> {
+    let ax = normalize_axis(axis, a.ndim(), "split")?;
+    let nd = a.ndim();
+    let mut bounds: Vec<isize> = vec![0];
+    bounds.extend_from_slice(indices);
+    bounds.push(a.shape()[ax] as isize);
+    let mut out = Vec::with_capacity(bounds.len() - 1);
+    for w in bounds.windows(2) {
+        let mut start = vec![0isize; nd];
+        let mut stop: Vec<isize> = a.shape().iter().map(|&d| d as isize).collect();
+        start[ax] = w[0];
+        stop[ax] = w[1];
+        out.push(slice(a, &start, &stop, &vec![1; nd])?);
+    }
+    Ok(out)
+}
+
+/// Split along `axis` into its slices, removing the axis (views).
+pub fn unstack(a: &Array, axis: isize) -> Result<Vec<Array>> {
+    let ax = normalize_axis(axis, a.ndim(), "unstack")?;
+    if a.shape()[ax] == 0 {
+        return Ok(vec![]);
+    }
+    split_sections(a, a.shape()[ax], axis)?
+        .iter()
+        .map(|p| squeeze(p, Some(&[ax as isize])))
+        .collect()
+}
+
+/// Repeat the whole array `reps[i]` times along axis `i`. Shorter `reps` are padded with
+/// leading 1s; a longer `reps` adds leading axes to the array (as MLX/NumPy).
+pub fn tile(a: &Array, reps: &[usize]) -> Result<Array> {
+    let nd = a.ndim().max(reps.len());
+    let mut shape = vec![1usize; nd - a.ndim()];
+    shape.extend_from_slice(a.shape());
+    let mut r = vec![1usize; nd - reps.len()];
+    r.extend_from_slice(reps);
+    let x = reshape_to(a, &shape)?;
+    if r.iter().all(|&k| k == 1) {
+        return Ok(x);
+    }
+    let out: Vec<usize> = shape.iter().zip(&r).map(|(&n, &k)| n * k).collect();
+    Ok(Array::new_node(
+        out,
+        a.dtype(),
+        Arc::new(Tile { reps: r }),
+        vec![x],
+        stream(),
+    ))
+}
+
+/// Repeat each element `repeats` times along `axis`; with no axis the array is flattened
+/// first (MLX's `repeat`).
+pub fn repeat(a: &Array, repeats: usize, axis: Option<isize>) -> Result<Array> {
+    let (x, ax) = match axis {
+        None => (reshape_to(a, &[a.size()])?, 0),
+        Some(axis) => (a.clone(), normalize_axis(axis, a.ndim(), "repeat")?),
+    };
+    if repeats == 1 {
+        return Ok(x);
+    }
+    let mut out = x.shape().to_vec();
+    out[ax] *= repeats;
+    Ok(Array::new_node(
+        out,
+        a.dtype(),
+        Arc::new(Repeat { repeats, axis: ax }),
+        vec![x],
+        stream(),
+    ))
+}
+
+/// MLX's `pad(a, pad_width, mode, constant_values)`: add `pad_width[i].0` elements before
+/// and `pad_width[i].1` after axis `i` (one pair applies to every axis). New elements are
+/// `constant_values` (a scalar or a one-element array, converted to `a`'s dtype) in
+/// `Constant` mode, or copies of the edge / mirror images in the other modes.
+pub fn pad(
+    a: &Array,
+    pad_width: &[(usize, usize)],
+    mode: PadMode,
+    constant_values: impl ToOperand,
+) -> Result<Array> {
+    let nd = a.ndim();
+    let widths: Vec<(usize, usize)> = match pad_width.len() {
+        n if n == nd => pad_width.to_vec(),
+        1 => vec![pad_width[0]; nd],
+        0 if nd == 0 => vec![],
+        n => {
+            return Err(Error::InvalidArgument(format!(
+                "pad: invalid number of padding sizes ({n}) for an array of shape {:?}: give \
+                 one (before, after) pair per axis, or one pair for all axes",
+                a.shape()
+            )))
+        }
+    };
+    let value = match constant_values.to_operand() {
+        Operand::Scalar(s) => s.to_array_checked(a.dtype())?,
+        Operand::Array(v) => {
+            if v.size() != 1 {
+                return Err(Error::Shape(format!(
+                    "pad: constant_values must hold a single value, got shape {:?}",
+                    v.shape()
+                )));
+            }
+            astype(&reshape_to(&v, &[])?, a.dtype())?
+        }
+    };
+    if widths.iter().all(|&(l, h)| l == 0 && h == 0) {
+        return Ok(a.clone());
+    }
+    let out: Vec<usize> = a
+        .shape()
+        .iter()
+        .zip(&widths)
+        .map(|(&n, &(l, h))| n + l + h)
+        .collect();
+    Ok(Array::new_node(
+        out,
+        a.dtype(),
+        Arc::new(Pad {
+            low: widths.iter().map(|w| w.0).collect(),
+            high: widths.iter().map(|w| w.1).collect(),
+            mode,
+        }),
+        vec![a.clone(), value],
+        stream(),
+    ))
+}
+
+/// Shift elements cyclically (MLX's `roll`). Without axes, the flattened array rolls by
+/// the sum of `shift` and keeps its shape. With one axis, that axis rolls by the sum of
+/// `shift`; with several, a single shift applies to every axis, else `shift[i]` to
+/// `axes[i]` (at least one shift per axis is required; repeated axes add up).
+pub fn roll(a: &Array, shift: &[isize], axes: Option<&[isize]>) -> Result<Array> {
+    let nd = a.ndim();
+    let mut shifts = vec![0isize; nd];
+    let x = match axes {
+        None => {
+            shifts = vec![shift.iter().sum()];
+            reshape_to(a, &[a.size()])?
+        }
+        Some(axes) => {
+            if shift.is_empty() && !axes.is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "roll: at least one shift value per axis is required, 0 provided for {} \
+                     axes",
+                    axes.len()
+                )));
+            }
+            if axes.len() == 1 {
+                let ax = normalize_axis(axes[0], nd, "roll")?;
+                shifts[ax] = shift.iter().sum();
+            } else if shift.len() == 1 {
+                for &ax in axes {
+                    shifts[normalize_axis(ax, nd, "roll")?] += shift[0];
+                }
+            } else {
+                if shift.len() < axes.len() {
+                    return Err(Error::InvalidArgument(format!(
+                        "roll: at least one shift value per axis is required, {} provided \
+                         for {} axes",
+                        shift.len(),
+                        axes.len()
+                    )));
+                }
+                for (&ax, &s) in axes.iter().zip(shift) {
+                    shifts[normalize_axis(ax, nd, "roll")?] += s;
+                }
+            }
+            a.clone()
+        }
+    };
+    if x.ndim() == 0
+        || x.shape()
+            .iter()
+            .zip(&shifts)
+            .all(|(&n, &s)| n == 0 || s % n as isize == 0)
+    {
+        return Ok(a.clone());
+    }
+    let r = Array::new_node(
+        x.shape().to_vec(),
+        a.dtype(),
+        Arc::new(Roll { shifts }),
+        vec![x],
+        stream(),
+    );
+    reshape_to(&r, a.shape())
+}
+
+/// The diagonals between `axis1` and `axis2` (at `offset`: > 0 above the main diagonal,
+/// < 0 below), as a view: the other axes in order, then the diagonal.
+pub fn diagonal(a: &Array, offset: isize, axis1: isize, axis2: isize) -> Result<Array> {
+    if a.ndim() < 2 {
+        return Err(Error::InvalidArgument(format!(
+            "diagonal: the array must have at least two dimensions, but got shape {:?}",
+            a.shape()
+        )));
+    }
+    let a1 = normalize_axis(axis1, a.ndim(), "diagonal")?;
+    let a2 = normalize_axis(axis2, a.ndim(), "diagonal")?;
+    if a1 == a2 {
+        return Err(Error::InvalidArgument(format!(
+            "diagonal: axis1 ({axis1}) and axis2 ({axis2}) cannot be the same axis"
+        )));
+    }
+    let (n1, n2) = (a.shape()[a1] as isize, a.shape()[a2] as isize);
+    let len = if offset >= 0 {
+        n1.min(n2 - offset)
+    } else {
+        (n1 + offset).min(n2)
+    }
+    .max(0) as usize;
+    let mut shape: Vec<usize> = (0..a.ndim())
+        .filter(|&i| i != a1 && i != a2)
+        .map(|i| a.shape()[i])
+        .collect();
+    shape.push(len);
+    Ok(Array::new_node(
+        shape,
+        a.dtype(),
+        Arc::new(Diagonal {
+            offset,
+            axis1: a1,
+            axis2: a2,
+        }),
+        vec![a.clone()],
+        stream(),
+    ))
+}
+
+/// MLX's `diag`: a 1-D array becomes the square matrix with it on diagonal `k`; a 2-D
+/// array gives its diagonal `k` (a view).
+pub fn diag(a: &Array, k: isize) -> Result<Array> {
+    match a.ndim() {
+        1 => {
+            let m = a.size() + k.unsigned_abs();
+            Ok(Array::new_node(
+                vec![m, m],
+                a.dtype(),
+                Arc::new(Diag { k }),
+                vec![a.clone()],
+                stream(),
+            ))
+        }
+        2 => diagonal(a, k, 0, 1),
+        _ => Err(Error::InvalidArgument(format!(
+            "diag: the array must be 1-D or 2-D, got shape {:?}",
+            a.shape()
+        ))),
+    }
+}
+
+/// `a` with at least one axis (0-d becomes shape `[1]`).
+pub fn atleast_1d(a: &Array) -> Result<Array> {
+    match a.ndim() {
+        0 => reshape_to(a, &[1]),
+        _ => Ok(a.clone()),
+    }
+}
+
+/// `a` with at least two axes (`[n]` becomes `[1, n]`).
+pub fn atleast_2d(a: &Array) -> Result<Array> {
+    match a.ndim() {
+        0 => reshape_to(a, &[1, 1]),
+        1 => reshape_to(a, &[1, a.size()]),
+        _ => Ok(a.clone()),
+    }
+}
+
+/// `a` with at least three axes (`[n]` becomes `[1, n, 1]`, `[m, n]` becomes `[m, n, 1]`).
+pub fn atleast_3d(a: &Array) -> Result<Array> {
+    match a.ndim() {
+        0 => reshape_to(a, &[1, 1, 1]),
+        1 => reshape_to(a, &[1, a.size(), 1]),
+        2 => reshape_to(a, &[a.shape()[0], a.shape()[1], 1]),
+        _ => Ok(a.clone()),
+    }
+}
+
+/// A view of `a`'s elements (in row-major order, as if flattened) with the given shape,
+/// strides and offset, all in elements. Unlike MLX, which trusts the caller, every
+/// element the view can reach must lie inside `a` (else an error).
+pub fn as_strided(a: &Array, shape: &[usize], strides: &[isize], offset: usize) -> Result<Array> {
+    if shape.len() != strides.len() {
+        return Err(Error::InvalidArgument(format!(
+            "as_strided: shape {shape:?} and strides {strides:?} must have the same length"
+        )));
+    }
+    if shape.iter().product::<usize>() > 0 {
+        let (mut lo, mut hi) = (offset as i128, offset as i128);
+        for (&n, &s) in shape.iter().zip(strides) {
+            let reach = (n as i128 - 1) * s as i128;
+            if reach < 0 {
+                lo += reach;
+            } else {
+                hi += reach;
+            }
+        }
+        if lo < 0 || hi >= a.size() as i128 {
+            return Err(Error::InvalidArgument(format!(
+                "as_strided: shape {shape:?}, strides {strides:?} and offset {offset} reach \
+                 elements {lo}..={hi}, outside the {} elements of the array of shape {:?}",
+                a.size(),
+                a.shape()
+            )));
+        }
+    }
+    let flat = reshape_to(a, &[a.size()])?;
+    Ok(Array::new_node(
+        shape.to_vec(),
+        a.dtype(),
+        Arc::new(AsStrided {
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+            offset,
+        }),
+        vec![flat],
+        stream(),
+    ))
+}
+
+/// MLX's `view`: reinterpret the bytes of the elements as `dtype`. The last axis scales by
+/// the ratio of the element sizes (its byte size must be a multiple of the new size); a
+/// 0-d array can only change to a dtype of the same size. A view of `a`'s storage when
+/// its layout allows.
+pub fn view(a: &Array, dtype: Dtype) -> Result<Array> {
+    if a.dtype() == dtype {
+        return Ok(a.clone());
+    }
+    let (is, os) = (a.itemsize(), dtype.size());
+    let mut shape = a.shape().to_vec();
+    if is != os {
+        let Some(last) = shape.last_mut() else {
+            return Err(Error::InvalidArgument(format!(
+                "view: changing the type of a scalar ({}) is only allowed for types of the \
+                 same size, not {dtype}",
+                a.dtype()
+            )));
+        };
+        if (*last * is) % os != 0 {
+            return Err(Error::Shape(format!(
+                "view: when viewing {} as the larger {dtype}, the size in bytes of the last \
+                 axis must be a multiple of {os}, but shape {:?} has {} bytes",
+                a.dtype(),
+                a.shape(),
+                *last * is
+            )));
+        }
+        *last = *last * is / os;
+    }
+    Ok(Array::new_node(
+        shape,
+        dtype,
+        Arc::new(View { dtype }),
+        vec![a.clone()],
+        stream(),
+    ))
+}
+
 impl Array {
+    /// See [`swapaxes`].
+    pub fn swapaxes(&self, axis1: isize, axis2: isize) -> Result<Array> {
+        swapaxes(self, axis1, axis2)
+    }
+    /// See [`moveaxis`].
+    pub fn moveaxis(&self, source: isize, destination: isize) -> Result<Array> {
+        moveaxis(self, source, destination)
+    }
+    /// See [`squeeze`].
+    pub fn squeeze(&self, axes: Option<&[isize]>) -> Result<Array> {
+        squeeze(self, axes)
+    }
+    /// See [`expand_dims`].
+    pub fn expand_dims(&self, axes: &[isize]) -> Result<Array> {
+        expand_dims(self, axes)
+    }
+    /// See [`split`].
+    pub fn split(&self, indices_or_sections: impl Into<Split>, axis: isize) -> Result<Vec<Array>> {
+        split(self, indices_or_sections, axis)
+    }
+    /// See [`diagonal`].
+    pub fn diagonal(&self, offset: isize, axis1: isize, axis2: isize) -> Result<Array> {
+        diagonal(self, offset, axis1, axis2)
+    }
+    /// See [`view`].
+    pub fn view(&self, dtype: Dtype) -> Result<Array> {
+        view(self, dtype)
+    }
     /// See [`reshape`].
     pub fn reshape(&self, shape: &[isize]) -> Result<Array> {
         reshape(self, shape)

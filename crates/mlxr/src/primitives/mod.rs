@@ -3,5 +3,7 @@
 //! transformation rules sit beside it.
 
 pub mod cast;
+pub mod creation;
 pub mod matmul;
 pub mod shape;
+pub mod slicing;

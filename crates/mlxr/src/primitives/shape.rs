@@ -1,9 +1,13 @@
-//! Shape primitives that change how elements are viewed: `Reshape`, `Transpose`,
-//! `Broadcast` (views sharing the input's storage where the layout allows) and `Copy`
-//! (materialise row-contiguous data).
+//! Shape primitives. Views that share the input's storage: `Reshape` (where the layout
+//! allows), `Transpose`, `Broadcast`, `Diagonal`, `View` (bit reinterpretation, where the
+//! layout allows). Copies: `Copy` (row-contiguous data), `Concatenate`, `Pad`, `Tile`,
+//! `Repeat`, `Roll` and `Diag` (1-D → 2-D), whose kernels live in `backend/cpu/shape.rs`.
 
 use crate::array::{row_strides, Array, Data};
 use crate::backend::cpu::copy::copy_to_contiguous;
+use crate::backend::cpu::shape as kernels;
+use crate::backend::cpu::shape::FILL;
+use crate::dtype::Dtype;
 use crate::error::Result;
 use crate::primitive::Primitive;
 use std::any::Any;
@@ -30,7 +34,11 @@ pub struct Reshape {
 }
 
 /// Strides that view data of `shape`/`strides` as `new_shape` without copying, if any.
-pub fn reshape_strides(shape: &[usize], strides: &[isize], new_shape: &[usize]) -> Option<Vec<isize>> {
+pub fn reshape_strides(
+    shape: &[usize],
+    strides: &[isize],
+    new_shape: &[usize],
+) -> Option<Vec<isize>> {
     let size: usize = shape.iter().product();
     if size == 0 {
         return Some(row_strides(new_shape));
@@ -47,7 +55,11 @@ pub fn reshape_strides(shape: &[usize], strides: &[isize], new_shape: &[usize]) 
     let mut j = 0; // index into new_shape
     while j < new_shape.len() {
         if new_shape[j] == 1 {
-            out[j] = if i < dims.len() { dims[i].1 * dims[i].0 as isize } else { 1 };
+            out[j] = if i < dims.len() {
+                dims[i].1 * dims[i].0 as isize
+            } else {
+                1
+            };
             j += 1;
             continue;
         }
@@ -176,7 +188,8 @@ impl Primitive for Broadcast {
     equivalent_by_eq!();
 }
 
-/// Materialise row-contiguous data (`contiguous`).
+/// Materialise row-contiguous data (`contiguous`). Data that already is row-contiguous is
+/// shared, not copied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Copy;
 
@@ -187,7 +200,353 @@ impl Primitive for Copy {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let x = &inputs[0];
         let d = x.data()?;
-        outputs[0].set_data(copy_to_contiguous(&d, x.shape(), x.dtype(), x.dtype())?);
+        if d.flags.row_contiguous {
+            outputs[0].set_data(d);
+        } else {
+            outputs[0].set_data(copy_to_contiguous(&d, x.shape(), x.dtype(), x.dtype())?);
+        }
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// Join arrays of one dtype along an existing axis (the inputs have the output's dtype;
+/// the op converts mixed dtypes first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concatenate {
+    /// The (non-negative) axis joined along.
+    pub axis: usize,
+}
+
+impl Primitive for Concatenate {
+    fn name(&self) -> String {
+        "Concatenate".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let out_shape = outputs[0].shape();
+        let dtype = outputs[0].dtype();
+        let out = Data::alloc(out_shape, dtype)?;
+        let ostr = row_strides(out_shape);
+        let mut at = 0usize;
+        for x in inputs {
+            let d = x.data()?;
+            let off = at as isize * ostr[self.axis];
+            kernels::copy_into(&d, x.shape(), dtype.size(), &out, &ostr, off)?;
+            at += x.shape()[self.axis];
+        }
+        outputs[0].set_data(out);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// How `pad` fills the new positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PadMode {
+    /// A constant value (`constant_values`).
+    Constant,
+    /// Repeat the edge element.
+    Edge,
+    /// Mirror without repeating the edge (`[1, 2, 3]` → `3 2 | 1 2 3 | 2 1`).
+    Reflect,
+    /// Mirror repeating the edge (`[1, 2, 3]` → `2 1 | 1 2 3 | 3 2`).
+    Symmetric,
+}
+
+/// Pad every axis with `low[i]` elements before and `high[i]` after. Inputs: the array and
+/// a 0-d array of its dtype holding the constant value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pad {
+    /// Elements added before, per axis.
+    pub low: Vec<usize>,
+    /// Elements added after, per axis.
+    pub high: Vec<usize>,
+    /// How new elements are filled.
+    pub mode: PadMode,
+}
+
+/// Where output position `i` of a padded axis of length `n` (with `lo` added in front)
+/// reads, as an input index, or None for the fill value.
+pub fn pad_source(i: usize, n: usize, lo: usize, mode: PadMode) -> Option<usize> {
+    let j = i as isize - lo as isize;
+    let n = n as isize;
+    if (0..n).contains(&j) {
+        return Some(j as usize);
+    }
+    if n == 0 {
+        return None;
+    }
+    Some(match mode {
+        PadMode::Constant => return None,
+        PadMode::Edge => j.clamp(0, n - 1) as usize,
+        PadMode::Reflect => {
+            if n == 1 {
+                0
+            } else {
+                let p = 2 * (n - 1);
+                let r = j.rem_euclid(p);
+                (if r >= n { p - r } else { r }) as usize
+            }
+        }
+        PadMode::Symmetric => {
+            let p = 2 * n;
+            let r = j.rem_euclid(p);
+            (if r >= n { p - 1 - r } else { r }) as usize
+        }
+    })
+}
+
+impl Primitive for Pad {
+    fn name(&self) -> String {
+        "Pad".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let (x, v) = (&inputs[0], &inputs[1]);
+        let (d, vd) = (x.data()?, v.data()?);
+        let out_shape = outputs[0].shape();
+        let maps: Vec<Vec<isize>> = (0..x.ndim())
+            .map(|ax| {
+                let n = x.shape()[ax];
+                (0..out_shape[ax])
+                    .map(|i| match pad_source(i, n, self.low[ax], self.mode) {
+                        Some(j) => j as isize * d.strides[ax],
+                        None => FILL,
+                    })
+                    .collect()
+            })
+            .collect();
+        let out = kernels::gather_axes(&d, x.dtype(), out_shape, &maps, Some(&vd))?;
+        outputs[0].set_data(out);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// Repeat the whole array `reps[i]` times along each axis (the input already has the
+/// output's number of axes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tile {
+    /// Repetitions per axis.
+    pub reps: Vec<usize>,
+}
+
+impl Primitive for Tile {
+    fn name(&self) -> String {
+        "Tile".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let x = &inputs[0];
+        let d = x.data()?;
+        let out_shape = outputs[0].shape();
+        let maps: Vec<Vec<isize>> = (0..x.ndim())
+            .map(|ax| {
+                let n = x.shape()[ax];
+                (0..out_shape[ax])
+                    .map(|i| (i % n) as isize * d.strides[ax])
+                    .collect()
+            })
+            .collect();
+        outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// Repeat each element `repeats` times along `axis`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repeat {
+    /// Repetitions of each element.
+    pub repeats: usize,
+    /// The (non-negative) axis.
+    pub axis: usize,
+}
+
+impl Primitive for Repeat {
+    fn name(&self) -> String {
+        "Repeat".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let x = &inputs[0];
+        let d = x.data()?;
+        let out_shape = outputs[0].shape();
+        let maps: Vec<Vec<isize>> = (0..x.ndim())
+            .map(|ax| {
+                let r = if ax == self.axis { self.repeats } else { 1 };
+                (0..out_shape[ax])
+                    .map(|i| (i / r) as isize * d.strides[ax])
+                    .collect()
+            })
+            .collect();
+        outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// Shift elements along each axis cyclically (`out[i] = in[(i - shift) mod n]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Roll {
+    /// The shift of every axis (0 for axes not rolled).
+    pub shifts: Vec<isize>,
+}
+
+impl Primitive for Roll {
+    fn name(&self) -> String {
+        "Roll".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let x = &inputs[0];
+        let d = x.data()?;
+        let shape = x.shape();
+        let maps: Vec<Vec<isize>> = (0..x.ndim())
+            .map(|ax| {
+                let n = shape[ax] as isize;
+                (0..n)
+                    .map(|i| (i - self.shifts[ax]).rem_euclid(n) * d.strides[ax])
+                    .collect()
+            })
+            .collect();
+        outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), shape, &maps, None)?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// The diagonals between two axes, as a view: the other axes in order, then the diagonal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagonal {
+    /// Which diagonal: > 0 above the main one, < 0 below.
+    pub offset: isize,
+    /// The first (non-negative) axis.
+    pub axis1: usize,
+    /// The second (non-negative) axis.
+    pub axis2: usize,
+}
+
+impl Primitive for Diagonal {
+    fn name(&self) -> String {
+        "Diagonal".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let d = inputs[0].data()?;
+        let out_shape = outputs[0].shape();
+        let (a1, a2) = (self.axis1, self.axis2);
+        let mut strides: Vec<isize> = (0..d.strides.len())
+            .filter(|&i| i != a1 && i != a2)
+            .map(|i| d.strides[i])
+            .collect();
+        strides.push(d.strides[a1] + d.strides[a2]);
+        let mut offset = d.offset;
+        if outputs[0].size() > 0 {
+            let start = if self.offset >= 0 {
+                self.offset * d.strides[a2]
+            } else {
+                -self.offset * d.strides[a1]
+            };
+            offset = (d.offset as isize + start) as usize;
+        }
+        outputs[0].set_data(Data::with_layout(
+            d.storage.clone(),
+            out_shape,
+            strides,
+            offset,
+            None,
+        ));
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// A square matrix with the 1-D input on diagonal `k` and zeros elsewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diag {
+    /// Which diagonal: > 0 above the main one, < 0 below.
+    pub k: isize,
+}
+
+impl Primitive for Diag {
+    fn name(&self) -> String {
+        "Diag".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let x = &inputs[0];
+        let d = x.data()?;
+        outputs[0].set_data(kernels::diag_matrix(&d, x.size(), self.k, x.dtype())?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// Reinterpret the bytes of the elements as another dtype (the last axis scales by the
+/// ratio of the sizes). A view when the layout allows; viewing as bool normalises every
+/// non-zero byte to `true`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// The dtype the bytes are read as.
+    pub dtype: Dtype,
+}
+
+/// Strides (in elements of `out_size` bytes) and offset viewing data laid out with
+/// `strides`/`offset` (in elements of `in_size` bytes) as the other dtype, if possible.
+fn view_layout(
+    shape: &[usize],
+    strides: &[isize],
+    offset: usize,
+    in_size: usize,
+    out_size: usize,
+) -> Option<(Vec<isize>, usize)> {
+    if (offset * in_size) % out_size != 0 {
+        return None;
+    }
+    let nd = shape.len();
+    let mut out = Vec::with_capacity(nd);
+    for (i, (&n, &s)) in shape.iter().zip(strides).enumerate() {
+        if i + 1 == nd && in_size != out_size {
+            if n != 1 && s != 1 {
+                return None;
+            }
+            out.push(1);
+        } else {
+            let b = s * in_size as isize;
+            if b % out_size as isize != 0 {
+                return None;
+            }
+            out.push(b / out_size as isize);
+        }
+    }
+    Some((out, offset * in_size / out_size))
+}
+
+impl Primitive for View {
+    fn name(&self) -> String {
+        "View".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let x = &inputs[0];
+        let d = x.data()?;
+        let out_shape = outputs[0].shape();
+        let (is, os) = (x.dtype().size(), self.dtype.size());
+        if self.dtype == Dtype::Bool && x.dtype() != Dtype::Bool {
+            let c = if d.flags.row_contiguous {
+                d
+            } else {
+                copy_to_contiguous(&d, x.shape(), x.dtype(), x.dtype())?
+            };
+            outputs[0].set_data(kernels::bytes_to_bool(&c, is, out_shape)?);
+            return Ok(());
+        }
+        if let Some((st, off)) = view_layout(x.shape(), &d.strides, d.offset, is, os) {
+            outputs[0].set_data(Data::with_layout(
+                d.storage.clone(),
+                out_shape,
+                st,
+                off,
+                None,
+            ));
+            return Ok(());
+        }
+        let c = copy_to_contiguous(&d, x.shape(), x.dtype(), x.dtype())?;
+        outputs[0].set_data(Data::row_contiguous(c.storage, out_shape));
         Ok(())
     }
     equivalent_by_eq!();

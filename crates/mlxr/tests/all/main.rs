@@ -4,4 +4,7 @@
 mod common;
 
 mod core;
+mod creation;
 mod matmul;
+mod shape;
+mod slicing;

@@ -1,7 +1,7 @@
 //! Copies on the CPU: strided → row-contiguous, with an optional dtype conversion
 //! (the kernels behind `contiguous`, `astype`, reshape of non-contiguous data, and reads).
 
-use super::strided::{collapse, par_rows, RowWalker, SendPtr};
+use super::strided::{base_slice, collapse, par_rows, RowWalker, SendPtr};
 use crate::array::Data;
 use crate::dtype::{Dtype, Element};
 use crate::error::Result;
@@ -22,11 +22,11 @@ pub fn copy_cast_into<S: Element, D: Element>(src: &Data, shape: &[usize], dst: 
     if n == 0 {
         return;
     }
-    let s = src.slice::<S>();
+    let (s, sbase) = base_slice::<S>(src);
     let dp = SendPtr(dst.host().as_mut_ptr() as *mut D);
     let dst_off = dst.offset;
     if src.flags.row_contiguous {
-        let s = &s[..n];
+        let s = &s[sbase as usize..][..n];
         // SAFETY: dst is fresh, row-contiguous with n elements past its offset.
         let d = unsafe { std::slice::from_raw_parts_mut(dp.0.add(dst_off), n) };
         if n >= super::PAR_THRESHOLD {
@@ -48,7 +48,7 @@ pub fn copy_cast_into<S: Element, D: Element>(src: &Data, shape: &[usize], dst: 
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
             let o = w.offsets[0] as usize + dst_off;
-            let so = w.offsets[1];
+            let so = sbase + w.offsets[1];
             for i in 0..inner {
                 let v = s[(so + i as isize * sstride) as usize];
                 // SAFETY: each row writes its own disjoint range of dst.

@@ -2,7 +2,7 @@
 //! shape (broadcast inputs carry zero strides) through a scalar function. Dense inputs run
 //! linearly over their span and keep their layout; others are walked row by row.
 
-use super::strided::{collapse, par_rows, RowWalker, SendPtr};
+use super::strided::{base_slice, collapse, par_rows, RowWalker, SendPtr};
 use super::PAR_THRESHOLD;
 use crate::array::{row_strides, Data};
 use crate::dtype::Element;
@@ -65,14 +65,14 @@ where
     let (cs, st) = collapse(shape, &[&ostr, &xd.strides]);
     let inner = *cs.last().expect("non-empty");
     let sx = st[1][st[1].len() - 1];
-    let src = xd.slice::<T>();
+    let (src, xb) = base_slice::<T>(&xd);
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
     par_rows(&cs, &st, true, |first, rows| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
             let o = w.offsets[0] as usize;
-            let xo = w.offsets[1];
+            let xo = xb + w.offsets[1];
             for i in 0..inner {
                 // SAFETY: rows write disjoint ranges of the fresh output.
                 unsafe { *dp.0.add(o + i) = f(src[(xo + i as isize * sx) as usize]) };
@@ -125,7 +125,7 @@ where
     let (cs, st) = collapse(shape, &[&ostr, &ad.strides, &bd.strides]);
     let inner = *cs.last().expect("non-empty");
     let (ia, ib) = (st[1][st[1].len() - 1], st[2][st[2].len() - 1]);
-    let (pa, pb) = (ad.slice::<A>(), bd.slice::<B>());
+    let ((pa, ab), (pb, bb)) = (base_slice::<A>(&ad), base_slice::<B>(&bd));
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
     par_rows(&cs, &st, true, |first, rows| {
         let dp = dp;
@@ -134,7 +134,7 @@ where
             let o = w.offsets[0] as usize;
             // SAFETY: rows write disjoint ranges of the fresh output.
             let dst = unsafe { std::slice::from_raw_parts_mut(dp.0.add(o), inner) };
-            let (ao, bo) = (w.offsets[1], w.offsets[2]);
+            let (ao, bo) = (ab + w.offsets[1], bb + w.offsets[2]);
             if ia == 1 && ib == 1 {
                 let (ra, rb) = (&pa[ao as usize..][..inner], &pb[bo as usize..][..inner]);
                 for i in 0..inner {
@@ -180,14 +180,15 @@ where
     let inner = *cs.last().expect("non-empty");
     let last = |k: usize| st[k][st[k].len() - 1];
     let (ia, ib, ic) = (last(1), last(2), last(3));
-    let (pa, pb, pc) = (ad.slice::<A>(), bd.slice::<B>(), cd.slice::<C>());
+    let ((pa, ab), (pb, bb), (pc, cb)) =
+        (base_slice::<A>(&ad), base_slice::<B>(&bd), base_slice::<C>(&cd));
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
     par_rows(&cs, &st, true, |first, rows| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
             let o = w.offsets[0] as usize;
-            let (ao, bo, co) = (w.offsets[1], w.offsets[2], w.offsets[3]);
+            let (ao, bo, co) = (ab + w.offsets[1], bb + w.offsets[2], cb + w.offsets[3]);
             for i in 0..inner {
                 let ii = i as isize;
                 let v = f(

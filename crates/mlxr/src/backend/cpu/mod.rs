@@ -3,8 +3,10 @@
 //! after the primitive families they implement.
 
 pub mod copy;
+pub mod creation;
 pub mod elementwise;
 pub mod matmul;
+pub mod shape;
 pub mod strided;
 
 /// Elements below which a kernel runs on one thread.

@@ -1,7 +1,16 @@
 //! N-d strided iteration shared by CPU kernels: collapse axes that are contiguous for
 //! every operand, then walk the result as rows (the last collapsed axis) in parallel.
 
+use crate::array::Data;
+use crate::dtype::Element;
 use rayon::prelude::*;
+
+/// The whole host buffer of `d` as `&[T]`, and the index in it of element `[0, ..., 0]`.
+/// Kernels that walk strides index it with `base + offset`: strides may be negative (a
+/// reversed view), so an element can sit before the array's own offset.
+pub fn base_slice<T: Element>(d: &Data) -> (&[T], isize) {
+    (d.host().as_slice::<T>(), d.offset as isize)
+}
 
 /// Merge adjacent axes that are contiguous for every operand and drop size-1 axes.
 /// Returns the collapsed shape and one stride vector per operand.

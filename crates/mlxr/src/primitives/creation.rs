@@ -1,0 +1,133 @@
+//! Array-creation primitives: `Full` (one value, or a broadcast array, written out),
+//! `Arange`, `Linspace`, `Eye` and `Tri`. Their kernels live in `backend/cpu/creation.rs`.
+
+use super::shape::equivalent_by_eq;
+use crate::array::Array;
+use crate::backend::cpu::copy::copy_to_contiguous;
+use crate::backend::cpu::creation as kernels;
+use crate::error::Result;
+use crate::primitive::Primitive;
+use std::any::Any;
+
+/// Write out the input (already broadcast to the output's shape and of its dtype) as a
+/// fresh row-contiguous array; a single value is filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Full;
+
+impl Primitive for Full {
+    fn name(&self) -> String {
+        "Full".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let x = &inputs[0];
+        let d = x.data()?;
+        let out = &outputs[0];
+        let single = d
+            .strides
+            .iter()
+            .zip(x.shape())
+            .all(|(&s, &n)| s == 0 || n == 1);
+        let data = if single && x.size() > 0 {
+            kernels::fill(&d, out.shape(), out.dtype())?
+        } else {
+            copy_to_contiguous(&d, x.shape(), x.dtype(), out.dtype())?
+        };
+        out.set_data(data);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// `start, start + step, ...` up to (not including) `stop`, in the output's dtype.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arange {
+    /// First value.
+    pub start: f64,
+    /// Bound (not included).
+    pub stop: f64,
+    /// Step (non-zero).
+    pub step: f64,
+}
+
+impl Primitive for Arange {
+    fn name(&self) -> String {
+        "Arange".into()
+    }
+    fn eval_cpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let out = &outputs[0];
+        out.set_data(kernels::arange(
+            self.start,
+            self.step,
+            out.size(),
+            out.dtype(),
+        )?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// Evenly spaced values from `start` to `stop` inclusive (count from the output's shape).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linspace {
+    /// First value.
+    pub start: f64,
+    /// Last value.
+    pub stop: f64,
+}
+
+impl Primitive for Linspace {
+    fn name(&self) -> String {
+        "Linspace".into()
+    }
+    fn eval_cpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let out = &outputs[0];
+        out.set_data(kernels::linspace(
+            self.start,
+            self.stop,
+            out.size(),
+            out.dtype(),
+        )?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// A 2-D array with ones on diagonal `k` and zeros elsewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Eye {
+    /// Which diagonal: > 0 above the main one, < 0 below.
+    pub k: isize,
+}
+
+impl Primitive for Eye {
+    fn name(&self) -> String {
+        "Eye".into()
+    }
+    fn eval_cpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let out = &outputs[0];
+        let (n, m) = (out.shape()[0], out.shape()[1]);
+        out.set_data(kernels::eye(n, m, self.k, out.dtype())?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+/// A 2-D array with ones on and below diagonal `k` and zeros above.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tri {
+    /// The last diagonal of ones: > 0 above the main one, < 0 below.
+    pub k: isize,
+}
+
+impl Primitive for Tri {
+    fn name(&self) -> String {
+        "Tri".into()
+    }
+    fn eval_cpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let out = &outputs[0];
+        let (n, m) = (out.shape()[0], out.shape()[1]);
+        out.set_data(kernels::tri(n, m, self.k, out.dtype())?);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
