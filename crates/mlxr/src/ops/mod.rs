@@ -5,6 +5,7 @@
 
 pub mod cast;
 pub mod creation;
+pub mod linalg;
 pub mod shape;
 pub mod slicing;
 pub mod unary;
@@ -14,6 +15,7 @@ pub mod arith;
 
 pub use cast::*;
 pub use creation::*;
+pub use linalg::*;
 pub use shape::*;
 pub use slicing::*;
 pub use unary::*;

@@ -4,6 +4,7 @@
 
 pub mod cast;
 pub mod creation;
+pub mod matmul;
 pub mod shape;
 pub mod slicing;
 pub mod unary;

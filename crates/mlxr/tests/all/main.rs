@@ -6,6 +6,7 @@ mod common;
 mod core;
 mod io;
 mod creation;
+mod matmul;
 mod shape;
 mod slicing;
 mod unary;

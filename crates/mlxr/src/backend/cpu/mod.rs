@@ -5,6 +5,7 @@
 pub mod copy;
 pub mod creation;
 pub mod elementwise;
+pub mod matmul;
 pub mod shape;
 pub mod strided;
 pub mod unary;
