@@ -28,7 +28,7 @@ pub(crate) fn broadcast_pair(a: &Array, b: &Array, op: &str) -> Result<(Array, A
 fn prepare(
     a: impl ToOperand,
     b: impl ToOperand,
-    op: BinaryOp,
+    name: &str,
     float: bool,
 ) -> Result<(Array, Array, Vec<usize>)> {
     let (mut a, mut b) = promote_operands(a, b)?;
@@ -36,7 +36,7 @@ fn prepare(
         a = astype(&a, Dtype::Float32)?;
         b = astype(&b, Dtype::Float32)?;
     }
-    broadcast_pair(&a, &b, op.op_name())
+    broadcast_pair(&a, &b, name)
 }
 
 fn node(a: Array, b: Array, shape: Vec<usize>, op: BinaryOp) -> Result<Array> {
@@ -55,7 +55,7 @@ fn binary_op(a: impl ToOperand, b: impl ToOperand, op: BinaryOp) -> Result<Array
         op,
         BinaryOp::Divide | BinaryOp::ArcTan2 | BinaryOp::LogAddExp
     );
-    let (a, b, shape) = prepare(a, b, op, float)?;
+    let (a, b, shape) = prepare(a, b, op.op_name(), float)?;
     node(a, b, shape, op)
 }
 
@@ -178,7 +178,7 @@ pub fn logical_xor(a: impl ToOperand, b: impl ToOperand) -> Result<Array> {
 /// `(floor_divide(a, b), remainder(a, b))` from one node with two outputs. Integer
 /// division by zero gives `(0, a)` (MLX 0.32 traps there).
 pub fn divmod(a: impl ToOperand, b: impl ToOperand) -> Result<(Array, Array)> {
-    let (a, b, shape) = prepare(a, b, BinaryOp::Remainder, false)?;
+    let (a, b, shape) = prepare(a, b, "divmod", false)?;
     let dt = BinaryOp::Remainder
         .output_dtype(a.dtype())
         .map_err(|_| Error::Dtype(format!("[divmod] Not supported for {}.", a.dtype())))?;

@@ -6,7 +6,7 @@
 //! The linear inner loops are plain loops over slices so they vectorise; on x86-64 they
 //! are compiled a second time with AVX2/FMA/F16C enabled and picked at run time.
 
-use super::strided::{base_slice, collapse, par_rows, RowWalker, SendPtr};
+use super::strided::{base_slice, collapse, RowWalker, SendPtr};
 use super::PAR_THRESHOLD;
 use crate::array::{row_strides, Data};
 use crate::dtype::Element;
@@ -129,8 +129,12 @@ multiversion!(fn map2_vs<A, B, U, F>(a: &[A], b: B, d: &mut [U], f: &F) where A:
 multiversion!(fn map2_inplace_a<A, B, U, F>(d: &mut [U], b: &[B], f: &F) where A: Copy, B: Copy, F: Fn(A, B) -> U);
 multiversion!(fn map3<A, B, C, U, F>(a: &[A], b: &[B], c: &[C], d: &mut [U], f: &F) where A: Copy, B: Copy, C: Copy, F: Fn(A, B, C) -> U);
 
+/// A chunk body behind a reference to a trait object: the parallel drivers (rayon's
+/// generic machinery) are then compiled once, not once per op and dtype.
+type Body<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// Run `body(start, len)` over `0..n` in chunks, in parallel when `n` is large.
-fn for_chunks(n: usize, body: impl Fn(usize, usize) + Sync + Send) {
+fn for_chunks(n: usize, body: Body) {
     if n >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
         (0..n.div_ceil(CHUNK))
             .into_par_iter()
@@ -138,6 +142,11 @@ fn for_chunks(n: usize, body: impl Fn(usize, usize) + Sync + Send) {
     } else {
         body(0, n);
     }
+}
+
+/// Rows of a collapsed strided iteration space, in parallel chunks when large.
+fn par_rows(shape: &[usize], strides: &[Vec<isize>], parallel: bool, body: Body) {
+    super::strided::par_rows(shape, strides, parallel, body)
 }
 
 // ---- output allocation ------------------------------------------------------------
@@ -155,6 +164,17 @@ fn alloc_like<U: Element>(like: &Data) -> Result<Data> {
     d.flags = like.flags;
     d.data_size = like.data_size;
     Ok(d)
+}
+
+/// Whether two dense layouts of `shape` visit their spans in the same order (strides
+/// equal on every axis longer than 1), so one linear pass covers both.
+fn same_dense_layout(shape: &[usize], a: &Data, b: &Data) -> bool {
+    a.flags.contiguous
+        && b.flags.contiguous
+        && shape
+            .iter()
+            .zip(a.strides.iter().zip(&b.strides))
+            .all(|(&n, (x, y))| n == 1 || x == y)
 }
 
 /// Whether every stride is zero (a broadcast scalar).
@@ -182,7 +202,7 @@ where
         };
         let sp = SendPtr(xd.slice::<T>().as_ptr() as *mut T);
         let dp = SendPtr(unsafe { (out.host().as_mut_ptr() as *mut U).add(out.offset) });
-        for_chunks(n, |start, len| {
+        for_chunks(n, &|start, len| {
             let (sp, dp) = (sp, dp);
             // SAFETY: chunks are disjoint ranges within both spans; when in place the
             // input is exclusively ours and only `d` is formed over the shared range.
@@ -198,6 +218,9 @@ where
         });
         return Ok(out);
     }
+    if shape.contains(&0) {
+        return Data::alloc(shape, U::DTYPE);
+    }
     let out = Data::alloc(shape, U::DTYPE)?;
     let ostr = row_strides(shape);
     let (cs, st) = collapse(shape, &[&ostr, &xd.strides]);
@@ -205,7 +228,7 @@ where
     let sx = st[1][st[1].len() - 1];
     let (src, xb) = base_slice::<T>(&xd);
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
-    par_rows(&cs, &st, true, |first, rows| {
+    par_rows(&cs, &st, true, &|first, rows| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
@@ -236,15 +259,18 @@ where
     let bd = b.data()?;
     let shape = a.shape();
     let n_elems: usize = shape.iter().product();
+    if n_elems == 0 {
+        return Data::alloc(shape, U::DTYPE);
+    }
     // Same dense layout: run linearly over the span.
-    if ad.flags.contiguous && bd.flags.contiguous && ad.strides == bd.strides {
+    if same_dense_layout(shape, &ad, &bd) {
         let n = ad.data_size;
         let in_a = can_donate::<U>(a);
         let out = if in_a { ad.clone() } else { alloc_like::<U>(&ad)? };
         let sa = SendPtr(ad.slice::<A>().as_ptr() as *mut A);
         let sb = SendPtr(bd.slice::<B>().as_ptr() as *mut B);
         let dp = SendPtr(unsafe { (out.host().as_mut_ptr() as *mut U).add(out.offset) });
-        for_chunks(n, |start, len| {
+        for_chunks(n, &|start, len| {
             let (sa, sb, dp) = (sa, sb, dp);
             // SAFETY: disjoint chunks within the spans; an in-place input is exclusively
             // ours and only the output slice is formed over it.
@@ -263,14 +289,14 @@ where
         return Ok(out);
     }
     // A dense array with a broadcast scalar: linear over the dense one.
-    if n_elems > 0 && ad.flags.contiguous && is_scalar_broadcast(&bd) {
+    if ad.flags.contiguous && is_scalar_broadcast(&bd) {
         let vb = bd.slice::<B>()[0];
         let in_a = can_donate::<U>(a);
         let out = if in_a { ad.clone() } else { alloc_like::<U>(&ad)? };
         let sa = SendPtr(ad.slice::<A>().as_ptr() as *mut A);
         let dp = SendPtr(unsafe { (out.host().as_mut_ptr() as *mut U).add(out.offset) });
         let g = |x: A| f(x, vb);
-        for_chunks(ad.data_size, |start, len| {
+        for_chunks(ad.data_size, &|start, len| {
             let (sa, dp) = (sa, dp);
             // SAFETY: as above.
             unsafe {
@@ -284,14 +310,14 @@ where
         });
         return Ok(out);
     }
-    if n_elems > 0 && bd.flags.contiguous && is_scalar_broadcast(&ad) {
+    if bd.flags.contiguous && is_scalar_broadcast(&ad) {
         let va = ad.slice::<A>()[0];
         let in_b = can_donate::<U>(b);
         let out = if in_b { bd.clone() } else { alloc_like::<U>(&bd)? };
         let sb = SendPtr(bd.slice::<B>().as_ptr() as *mut B);
         let dp = SendPtr(unsafe { (out.host().as_mut_ptr() as *mut U).add(out.offset) });
         let g = |y: B| f(va, y);
-        for_chunks(bd.data_size, |start, len| {
+        for_chunks(bd.data_size, &|start, len| {
             let (sb, dp) = (sb, dp);
             // SAFETY: as above.
             unsafe {
@@ -312,7 +338,7 @@ where
     let (ia, ib) = (st[1][st[1].len() - 1], st[2][st[2].len() - 1]);
     let ((pa, ab), (pb, bb)) = (base_slice::<A>(&ad), base_slice::<B>(&bd));
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
-    par_rows(&cs, &st, true, |first, rows| {
+    par_rows(&cs, &st, true, &|first, rows| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
@@ -350,13 +376,11 @@ where
 {
     let (ad, bd, cd) = (a.data()?, b.data()?, c.data()?);
     let shape = a.shape();
+    if shape.contains(&0) {
+        return Data::alloc(shape, U::DTYPE);
+    }
     // Same dense layout: run linearly over the span.
-    if ad.flags.contiguous
-        && bd.flags.contiguous
-        && cd.flags.contiguous
-        && ad.strides == bd.strides
-        && ad.strides == cd.strides
-    {
+    if same_dense_layout(shape, &ad, &bd) && same_dense_layout(shape, &ad, &cd) {
         let n = ad.data_size;
         let out = alloc_like::<U>(&ad)?;
         let (pa, pb, pc) = (
@@ -365,7 +389,7 @@ where
             &cd.slice::<C>()[..n],
         );
         let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
-        for_chunks(n, |start, len| {
+        for_chunks(n, &|start, len| {
             let dp = dp;
             // SAFETY: disjoint chunks of the fresh output.
             let d = unsafe { std::slice::from_raw_parts_mut(dp.0.add(start), len) };
@@ -383,7 +407,7 @@ where
     let ((pa, ab), (pb, bb), (pc, cb)) =
         (base_slice::<A>(&ad), base_slice::<B>(&bd), base_slice::<C>(&cd));
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
-    par_rows(&cs, &st, true, |first, rows| {
+    par_rows(&cs, &st, true, &|first, rows| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
