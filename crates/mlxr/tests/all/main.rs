@@ -4,3 +4,5 @@
 mod common;
 
 mod core;
+#[cfg(feature = "cuda")]
+mod cuda_nvrtc;
