@@ -74,9 +74,11 @@ fn gpu_count_result() -> std::result::Result<usize, String> {
 /// Without the `cuda` feature there is never a GPU.
 #[cfg(not(feature = "cuda"))]
 fn gpu_count_result() -> std::result::Result<usize, String> {
-    Err("this build of mlxr has no CUDA backend (build with `--features cuda`), so arrays \
+    Err(
+        "this build of mlxr has no CUDA backend (build with `--features cuda`), so arrays \
          can only live on the CPU"
-        .into())
+            .into(),
+    )
 }
 
 /// Whether a GPU can be used by this build on this machine (the CUDA backend is built

@@ -24,8 +24,8 @@ fn eval_impl(outputs: &[Array], wait: bool) -> Result<()> {
     let mut order = topo_order(outputs);
     #[cfg(feature = "cuda")]
     let mut gpu_streams: Vec<crate::device::Stream> = Vec::new();
-    for i in 0..order.len() {
-        let node = order[i].take().expect("each node once");
+    for slot in order.iter_mut() {
+        let node = slot.take().expect("each node once");
         #[cfg(feature = "cuda")]
         if node.stream.device.kind == DeviceType::Gpu && !gpu_streams.contains(&node.stream) {
             gpu_streams.push(node.stream);

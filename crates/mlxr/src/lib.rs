@@ -25,8 +25,8 @@ pub mod repr;
 
 pub use array::{Array, Data};
 pub use device::{
-    default_device, gpu_count, gpu_is_available, default_stream, new_stream, set_default_device, with_device, with_stream,
-    Device, DeviceType, Stream, StreamOrDevice,
+    default_device, default_stream, gpu_count, gpu_is_available, new_stream, set_default_device,
+    with_device, with_stream, Device, DeviceType, Stream, StreamOrDevice,
 };
 pub use dtype::{promote_types, Dtype, DtypeCategory, Element};
 pub use error::{Error, Result};

@@ -41,7 +41,9 @@ fn gpu_allocator() -> Option<&'static crate::backend::cuda::allocator::Allocator
     if d.kind != DeviceType::Gpu {
         return None;
     }
-    crate::backend::cuda::gpu(d.index).ok().map(|g| &g.allocator)
+    crate::backend::cuda::gpu(d.index)
+        .ok()
+        .map(|g| &g.allocator)
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -31,7 +31,14 @@ impl Primitive for AsType {
         let x = &inputs[0];
         let d = x.data()?;
         let (g, st) = cuda::resolve(outputs[0].stream())?;
-        outputs[0].set_data(cuda::copy::cast(g, st, &d, x.shape(), x.dtype(), self.dtype)?);
+        outputs[0].set_data(cuda::copy::cast(
+            g,
+            st,
+            &d,
+            x.shape(),
+            x.dtype(),
+            self.dtype,
+        )?);
         Ok(())
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {

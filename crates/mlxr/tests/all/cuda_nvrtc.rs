@@ -22,7 +22,9 @@ fn every_kernel_compiles_for_sm90() {
     let groups = kernels::all_groups();
     assert!(!groups.is_empty());
     // NVRTC compiles independent programs concurrently.
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<(usize, Result<usize, String>)> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
@@ -38,7 +40,10 @@ fn every_kernel_compiles_for_sm90() {
                                 assert_eq!(c.lowered.len(), g.names.len());
                                 let ptx = String::from_utf8_lossy(&c.image);
                                 for (_, lowered) in &c.lowered {
-                                    assert!(ptx.contains(lowered.as_str()), "{lowered} not in the PTX");
+                                    assert!(
+                                        ptx.contains(lowered.as_str()),
+                                        "{lowered} not in the PTX"
+                                    );
                                 }
                                 g.names.len()
                             });
@@ -78,7 +83,9 @@ fn compile_errors_are_reported_with_the_log() {
         program: &BAD,
         names: vec!["k".into()],
     };
-    let e = kernels::compile(&g, Target::Ptx(90), None).unwrap_err().to_string();
+    let e = kernels::compile(&g, Target::Ptx(90), None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("undefined_name"), "{e}");
 }
 
@@ -89,7 +96,10 @@ fn disk_cache_is_written_and_read() {
     }
     let dir = std::env::temp_dir().join(format!("mlxr-kcache-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let g = kernels::all_groups().into_iter().find(|g| g.program.name == "selftest").unwrap();
+    let g = kernels::all_groups()
+        .into_iter()
+        .find(|g| g.program.name == "selftest")
+        .unwrap();
     let a = kernels::compile(&g, Target::Cubin(90), Some(&dir)).unwrap();
     assert!(!a.from_cache);
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();

@@ -5,4 +5,6 @@ mod common;
 
 mod core;
 #[cfg(feature = "cuda")]
+mod cuda;
+#[cfg(feature = "cuda")]
 mod cuda_nvrtc;

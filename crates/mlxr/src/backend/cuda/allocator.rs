@@ -266,7 +266,9 @@ impl Allocator {
         }
         if let Some(pool) = self.pool {
             if let Some(g) = super::initialised(self.device) {
-                g.ctx.synchronize().map_err(|e| drv(e, "cuCtxSynchronize"))?;
+                g.ctx
+                    .synchronize()
+                    .map_err(|e| drv(e, "cuCtxSynchronize"))?;
             }
             // SAFETY: the default pool of this device.
             unsafe { result::mem_pool::trim_to(pool as sys::CUmemoryPool, 0) }

@@ -86,7 +86,13 @@ pub fn to_host(d: &Data, shape: &[usize], dtype: Dtype) -> Result<Data> {
 
 /// Device copy of host data with the same layout (only the covered span is moved),
 /// queued on `stream`.
-pub fn to_device(g: &Gpu, stream: RawStream, d: &Data, shape: &[usize], dtype: Dtype) -> Result<Data> {
+pub fn to_device(
+    g: &Gpu,
+    stream: RawStream,
+    d: &Data,
+    shape: &[usize],
+    dtype: Dtype,
+) -> Result<Data> {
     let (lo, hi) = span(d, shape);
     let sz = dtype.size();
     let buf = g.alloc_bytes((hi - lo) * sz, stream)?;
@@ -120,7 +126,14 @@ pub fn copy_to_contiguous(
 
 /// Convert device data to dtype `to`; dense inputs keep their layout (one linear pass),
 /// others become row-contiguous.
-pub fn cast(g: &Gpu, stream: RawStream, src: &Data, shape: &[usize], from: Dtype, to: Dtype) -> Result<Data> {
+pub fn cast(
+    g: &Gpu,
+    stream: RawStream,
+    src: &Data,
+    shape: &[usize],
+    from: Dtype,
+    to: Dtype,
+) -> Result<Data> {
     elementwise::unary_data(g, stream, &CAST, src, shape, from, to, true, None)
 }
 

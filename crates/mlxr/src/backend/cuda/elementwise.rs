@@ -27,6 +27,11 @@ pub struct UnaryOp {
     pub group: fn(Dtype, Dtype) -> Vec<(Dtype, Dtype)>,
 }
 
+/// Dtypes of a binary kernel: (a, b, out).
+pub type Triple = (Dtype, Dtype, Dtype);
+/// Dtypes of a ternary kernel: (a, b, c, out).
+pub type Quad = (Dtype, Dtype, Dtype, Dtype);
+
 /// A binary op (see [`UnaryOp`]); dtype triples are (a, b, out).
 pub struct BinaryOp {
     /// The source defining the functor.
@@ -34,9 +39,9 @@ pub struct BinaryOp {
     /// The functor's C++ name.
     pub functor: &'static str,
     /// Every supported (a, b, out) triple.
-    pub triples: fn() -> Vec<(Dtype, Dtype, Dtype)>,
+    pub triples: fn() -> Vec<Triple>,
     /// The triples compiled together with a given triple.
-    pub group: fn(Dtype, Dtype, Dtype) -> Vec<(Dtype, Dtype, Dtype)>,
+    pub group: fn(Dtype, Dtype, Dtype) -> Vec<Triple>,
 }
 
 /// A ternary op (see [`UnaryOp`]); dtype tuples are (a, b, c, out).
@@ -46,9 +51,9 @@ pub struct TernaryOp {
     /// The functor's C++ name.
     pub functor: &'static str,
     /// Every supported (a, b, c, out) tuple.
-    pub tuples: fn() -> Vec<(Dtype, Dtype, Dtype, Dtype)>,
+    pub tuples: fn() -> Vec<Quad>,
     /// The tuples compiled together with a given tuple.
-    pub group: fn(Dtype, Dtype, Dtype, Dtype) -> Vec<(Dtype, Dtype, Dtype, Dtype)>,
+    pub group: fn(Dtype, Dtype, Dtype, Dtype) -> Vec<Quad>,
 }
 
 const IDX: [&str; 2] = ["int", "long long"];
@@ -73,7 +78,10 @@ impl UnaryOp {
             .flat_map(|idx| {
                 parts.iter().map(move |ps| Group {
                     program: self.program,
-                    names: ps.iter().flat_map(|&(a, o)| self.names(a, o, idx)).collect(),
+                    names: ps
+                        .iter()
+                        .flat_map(|&(a, o)| self.names(a, o, idx))
+                        .collect(),
                 })
             })
             .collect()
@@ -267,7 +275,10 @@ impl Collapsed {
 
 /// Whether every element of `d` (with `shape`) is the same storage slot.
 fn single_element(d: &Data, shape: &[usize]) -> bool {
-    shape.iter().zip(&d.strides).all(|(&n, &s)| n == 1 || s == 0)
+    shape
+        .iter()
+        .zip(&d.strides)
+        .all(|(&n, &s)| n == 1 || s == 0)
 }
 
 /// Output storage with the dense layout of `like` (span `like.data_size`), reusing the
@@ -334,7 +345,12 @@ pub fn unary_data(
         } else {
             &mut n64 as *mut i64 as *mut c_void
         };
-        g.launch(f, len, stream, &mut [ptr_arg(&mut xp), ptr_arg(&mut yp), nptr])?;
+        g.launch(
+            f,
+            len,
+            stream,
+            &mut [ptr_arg(&mut xp), ptr_arg(&mut yp), nptr],
+        )?;
         return Ok(od);
     }
     let od = g.alloc(shape, out, stream)?;
@@ -389,7 +405,14 @@ pub fn unary(g: &Gpu, stream: RawStream, op: &UnaryOp, x: &Array, out: Dtype) ->
 
 /// `out[i] = op(a[i], b[i])`; `a` and `b` already have the output's shape (broadcast views
 /// allowed). The twin of the CPU's `binary_map`.
-pub fn binary(g: &Gpu, stream: RawStream, op: &BinaryOp, a: &Array, b: &Array, out: Dtype) -> Result<Data> {
+pub fn binary(
+    g: &Gpu,
+    stream: RawStream,
+    op: &BinaryOp,
+    a: &Array,
+    b: &Array,
+    out: Dtype,
+) -> Result<Data> {
     let (ad, bd) = (a.data()?, b.data()?);
     let shape = a.shape();
     let (ta, tb) = (a.dtype(), b.dtype());
@@ -450,9 +473,15 @@ pub fn binary(g: &Gpu, stream: RawStream, op: &BinaryOp, a: &Array, b: &Array, o
     let (mut p32, mut p64) = (c.params::<i32, 2>(), c.params::<i64, 2>());
     let (mut r32, mut r64) = (rows as i32, rows as i64);
     let (pp, rp) = if small {
-        (&mut p32 as *mut _ as *mut c_void, &mut r32 as *mut i32 as *mut c_void)
+        (
+            &mut p32 as *mut _ as *mut c_void,
+            &mut r32 as *mut i32 as *mut c_void,
+        )
     } else {
-        (&mut p64 as *mut _ as *mut c_void, &mut r64 as *mut i64 as *mut c_void)
+        (
+            &mut p64 as *mut _ as *mut c_void,
+            &mut r64 as *mut i64 as *mut c_void,
+        )
     };
     g.launch(
         f,
@@ -507,7 +536,13 @@ pub fn ternary(
             f,
             len,
             stream,
-            &mut [ptr_arg(&mut ap), ptr_arg(&mut bp), ptr_arg(&mut cp), ptr_arg(&mut yp), nptr],
+            &mut [
+                ptr_arg(&mut ap),
+                ptr_arg(&mut bp),
+                ptr_arg(&mut cp),
+                ptr_arg(&mut yp),
+                nptr,
+            ],
         )?;
         return Ok(od);
     }
@@ -522,9 +557,15 @@ pub fn ternary(
     let (mut p32, mut p64) = (col.params::<i32, 3>(), col.params::<i64, 3>());
     let (mut r32, mut r64) = (rows as i32, rows as i64);
     let (pp, rp) = if small {
-        (&mut p32 as *mut _ as *mut c_void, &mut r32 as *mut i32 as *mut c_void)
+        (
+            &mut p32 as *mut _ as *mut c_void,
+            &mut r32 as *mut i32 as *mut c_void,
+        )
     } else {
-        (&mut p64 as *mut _ as *mut c_void, &mut r64 as *mut i64 as *mut c_void)
+        (
+            &mut p64 as *mut _ as *mut c_void,
+            &mut r64 as *mut i64 as *mut c_void,
+        )
     };
     g.launch(
         f,
@@ -619,7 +660,14 @@ impl crate::Primitive for Selftest {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let (g, st) = super::resolve(outputs[0].stream())?;
         let d = if inputs.len() == 2 {
-            binary(g, st, &SELFTEST_ADD, &inputs[0], &inputs[1], outputs[0].dtype())?
+            binary(
+                g,
+                st,
+                &SELFTEST_ADD,
+                &inputs[0],
+                &inputs[1],
+                outputs[0].dtype(),
+            )?
         } else {
             ternary(
                 g,

@@ -181,7 +181,13 @@ fn nvrtc_err(r: nv::nvrtcResult, what: &str) -> Error {
 /// there; a fresh compile is written to `cache`.
 pub fn compile(group: &Group, target: Target, cache: Option<&Path>) -> Result<Compiled> {
     let key = group_key(group, target)?;
-    let file = cache.map(|d| d.join(format!("{}-{key:032x}.{}", group.program.name, target.ext())));
+    let file = cache.map(|d| {
+        d.join(format!(
+            "{}-{key:032x}.{}",
+            group.program.name,
+            target.ext()
+        ))
+    });
     if let Some(f) = &file {
         if let Some(c) = read_cached(f, group) {
             return Ok(c);
@@ -207,7 +213,9 @@ fn read_cached(f: &Path, group: &Group) -> Option<Compiled> {
         .filter_map(|l| l.split_once('\t'))
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    if lowered.len() != group.names.len() || lowered.iter().zip(&group.names).any(|(l, n)| &l.0 != n) {
+    if lowered.len() != group.names.len()
+        || lowered.iter().zip(&group.names).any(|(l, n)| &l.0 != n)
+    {
         return None;
     }
     Some(Compiled {
@@ -222,7 +230,11 @@ fn write_cached(f: &Path, c: &Compiled) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = |p: &Path| p.with_extension(format!("tmp{}", std::process::id()));
     let nf = names_file(f);
-    let names: String = c.lowered.iter().map(|(a, b)| format!("{a}\t{b}\n")).collect();
+    let names: String = c
+        .lowered
+        .iter()
+        .map(|(a, b)| format!("{a}\t{b}\n"))
+        .collect();
     std::fs::write(tmp(&nf), names)?;
     std::fs::rename(tmp(&nf), &nf)?;
     std::fs::write(tmp(f), &c.image)?;
@@ -273,7 +285,10 @@ fn compile_uncached(group: &Group, target: Target) -> Result<Compiled> {
             return Err(nvrtc_err(r, "nvrtcAddNameExpression"));
         }
     }
-    let opts: Vec<CString> = options(target).iter().map(|o| cstr(o)).collect::<Result<_>>()?;
+    let opts: Vec<CString> = options(target)
+        .iter()
+        .map(|o| cstr(o))
+        .collect::<Result<_>>()?;
     let op: Vec<*const std::ffi::c_char> = opts.iter().map(|c| c.as_ptr()).collect();
     // SAFETY: valid program and option strings.
     let r = unsafe { nv::nvrtcCompileProgram(prog.0, op.len() as i32, op.as_ptr()) };
@@ -429,7 +444,9 @@ impl Gpu {
     fn load_group(&self, g: &Group) -> Result<()> {
         let dir = cache_dir();
         let c = compile(g, self.target(), Some(&dir))?;
-        self.ctx.bind_to_thread().map_err(|e| drv(e, "cuCtxSetCurrent"))?;
+        self.ctx
+            .bind_to_thread()
+            .map_err(|e| drv(e, "cuCtxSetCurrent"))?;
         let mut image = c.image.clone();
         if matches!(self.target(), Target::Ptx(_)) && image.last() != Some(&0) {
             image.push(0);
@@ -442,7 +459,11 @@ impl Gpu {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(module as usize);
-        let mut funcs = self.kernels.funcs.write().unwrap_or_else(|e| e.into_inner());
+        let mut funcs = self
+            .kernels
+            .funcs
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         for (expr, lowered) in &c.lowered {
             let cname = CString::new(lowered.as_str()).expect("mangled names have no NUL");
             // SAFETY: the module is loaded; the name is one of its kernels.

@@ -192,7 +192,8 @@ pub fn preload(soname: &str, companions: &[&str]) -> std::result::Result<String,
                 }
             }
         }
-        open_path(&p).map_err(|e| format!("{soname}: found at {} but failed to load: {e}", p.display()))?;
+        open_path(&p)
+            .map_err(|e| format!("{soname}: found at {} but failed to load: {e}", p.display()))?;
         return Ok(p.display().to_string());
     }
     // SAFETY: as in `open_path`.
@@ -221,6 +222,8 @@ pub fn load_driver() -> Result<String> {
         let mut dirs = env_dirs("MLXR_CUDA_LIBRARY_PATH");
         dirs.extend(env_dirs("LD_LIBRARY_PATH"));
         for d in [
+            "/usr/local/nvidia/lib64",
+            "/usr/local/nvidia/lib",
             "/usr/lib/x86_64-linux-gnu",
             "/usr/lib64",
             "/usr/lib",
@@ -239,9 +242,11 @@ pub fn load_driver() -> Result<String> {
             Some(p) => open_path(&p)
                 .map(|_| p.display().to_string())
                 .map_err(|e| format!("libcuda.so.1 at {} failed to load: {e}", p.display())),
-            None => Err("the NVIDIA driver library libcuda.so.1 was not found (no NVIDIA driver \
+            None => Err(
+                "the NVIDIA driver library libcuda.so.1 was not found (no NVIDIA driver \
                          installed on this machine)"
-                .to_string()),
+                    .to_string(),
+            ),
         }
     })
     .clone()
@@ -258,7 +263,9 @@ pub fn load_nvrtc() -> Result<String> {
         // cudarc opens NVRTC by name; make sure it will find it (it panics otherwise).
         // SAFETY: only probes dlopen.
         if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-            return Err(format!("{so} was loaded from {r} but cudarc cannot open it"));
+            return Err(format!(
+                "{so} was loaded from {r} but cudarc cannot open it"
+            ));
         }
         Ok(r)
     })
@@ -273,7 +280,9 @@ pub fn load_cublaslt() -> Result<String> {
         let r = preload(&format!("libcublasLt.so.{CUDA_MAJOR}"), &[])?;
         // SAFETY: only probes dlopen.
         if !unsafe { cudarc::cublaslt::sys::is_culib_present() } {
-            return Err(format!("libcublasLt was loaded from {r} but cudarc cannot open it"));
+            return Err(format!(
+                "libcublasLt was loaded from {r} but cudarc cannot open it"
+            ));
         }
         Ok(r)
     })

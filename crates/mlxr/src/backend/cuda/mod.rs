@@ -97,7 +97,9 @@ fn probe() -> &'static std::result::Result<Vec<Slot>, String> {
 }
 
 /// Run `f`, turning a panic (cudarc panics on a missing library or symbol) into an error.
-fn guarded<T>(f: impl FnOnce() -> std::result::Result<T, String>) -> std::result::Result<T, String> {
+fn guarded<T>(
+    f: impl FnOnce() -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         let msg = p
             .downcast_ref::<String>()
@@ -121,6 +123,44 @@ pub fn is_available() -> bool {
     matches!(probe(), Ok(v) if !v.is_empty())
 }
 
+/// A report of what the backend found: libraries (and where), NVRTC's version, the GPUs,
+/// the kernel cache folder; or why no GPU is usable.
+pub fn describe() -> String {
+    let mut out = Vec::new();
+    out.push(format!(
+        "driver: {}",
+        libs::load_driver().unwrap_or_else(|e| e.to_string())
+    ));
+    match libs::load_nvrtc() {
+        Ok(p) => {
+            let v = kernels::nvrtc_version()
+                .map(|(a, b)| format!("{a}.{b}"))
+                .unwrap_or_else(|e| e.to_string());
+            out.push(format!("nvrtc {v}: {p}"));
+        }
+        Err(e) => out.push(format!("nvrtc: {e}")),
+    }
+    match device_count() {
+        Ok(n) => {
+            for i in 0..n {
+                match gpu(i) {
+                    Ok(g) => out.push(format!(
+                        "GPU {i}: {} (sm_{}), {} multiprocessors, {} MiB",
+                        g.name,
+                        g.arch,
+                        g.sm_count,
+                        g.total_memory >> 20
+                    )),
+                    Err(e) => out.push(format!("GPU {i}: {e}")),
+                }
+            }
+        }
+        Err(e) => out.push(format!("no GPU: {e}")),
+    }
+    out.push(format!("kernel cache: {}", kernels::cache_dir().display()));
+    out.join("\n")
+}
+
 /// GPU `index`, set up at first use.
 pub fn gpu(index: usize) -> Result<&'static Gpu> {
     let slots = probe().as_ref().map_err(|e| Error::Device(e.clone()))?;
@@ -134,7 +174,9 @@ pub fn gpu(index: usize) -> Result<&'static Gpu> {
         .get_or_init(|| guarded(|| Gpu::new(index).map_err(|e| e.to_string())))
         .as_ref()
         .map_err(|e| Error::Device(e.clone()))?;
-    g.ctx.bind_to_thread().map_err(|e| drv(e, "cuCtxSetCurrent"))?;
+    g.ctx
+        .bind_to_thread()
+        .map_err(|e| drv(e, "cuCtxSetCurrent"))?;
     Ok(g)
 }
 
@@ -185,7 +227,10 @@ impl Gpu {
         let s = match m.get(&index) {
             Some(s) => s.clone(),
             None => {
-                let s = self.ctx.new_stream().map_err(|e| drv(e, "cuStreamCreate"))?;
+                let s = self
+                    .ctx
+                    .new_stream()
+                    .map_err(|e| drv(e, "cuStreamCreate"))?;
                 m.insert(index, s.clone());
                 s
             }
@@ -251,8 +296,12 @@ fn stream_wait(on: RawStream, waiter: RawStream) -> Result<()> {
     // (the driver keeps it until the wait completes).
     unsafe {
         result::event::record(ev, on.cu()).map_err(|e| drv(e, "cuEventRecord"))?;
-        result::stream::wait_event(waiter.cu(), ev, sys::CUevent_wait_flags::CU_EVENT_WAIT_DEFAULT)
-            .map_err(|e| drv(e, "cuStreamWaitEvent"))?;
+        result::stream::wait_event(
+            waiter.cu(),
+            ev,
+            sys::CUevent_wait_flags::CU_EVENT_WAIT_DEFAULT,
+        )
+        .map_err(|e| drv(e, "cuStreamWaitEvent"))?;
         let _ = result::event::destroy(ev);
     }
     Ok(())

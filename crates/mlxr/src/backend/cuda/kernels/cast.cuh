@@ -97,10 +97,15 @@ __device__ __forceinline__ double to_f64(bf16 x) { return (double)bf16_to_f32(x)
 
 // Floats: truncate, saturate, NaN -> 0 (Rust's `as i64`); to u64: negatives go through
 // i64 and wrap, others saturate.
+// (The hardware conversion saturates; NaN is tested explicitly.)
 #define MLXR_FLOAT_TO(T)                                                                  \
-  __device__ __forceinline__ i64 to_i64(T x) { return __double2ll_rz(to_f64(x)); }       \
+  __device__ __forceinline__ i64 to_i64(T x) {                                           \
+    double v = to_f64(x);                                                                 \
+    return v != v ? 0 : __double2ll_rz(v);                                                \
+  }                                                                                       \
   __device__ __forceinline__ u64 to_u64(T x) {                                           \
     double v = to_f64(x);                                                                 \
+    if (v != v) return 0;                                                                 \
     return v < 0.0 ? (u64)__double2ll_rz(v) : __double2ull_rz(v);                        \
   }                                                                                       \
   __device__ __forceinline__ bool to_bool(T x) { return to_f64(x) != 0.0; }              \
@@ -112,8 +117,8 @@ MLXR_FLOAT_TO(bf16)
 #undef MLXR_FLOAT_TO
 
 __device__ __forceinline__ double to_f64(c64 x) { return (double)x.re; }
-__device__ __forceinline__ i64 to_i64(c64 x) { return __float2ll_rz(x.re); }
-__device__ __forceinline__ u64 to_u64(c64 x) { return __float2ull_rz(x.re); }
+__device__ __forceinline__ i64 to_i64(c64 x) { return x.re != x.re ? 0 : __float2ll_rz(x.re); }
+__device__ __forceinline__ u64 to_u64(c64 x) { return x.re != x.re ? 0 : __float2ull_rz(x.re); }
 __device__ __forceinline__ bool to_bool(c64 x) { return x.re != 0.0f || x.im != 0.0f; }
 __device__ __forceinline__ c64 to_c64(c64 x) { return x; }
 
