@@ -100,6 +100,13 @@ fn wheel_dirs(sub: &str) -> Vec<PathBuf> {
 
 /// Folders to search for CUDA libraries, in order.
 pub fn library_dirs() -> Vec<PathBuf> {
+    let mut dirs = system_library_dirs();
+    dirs.extend(wheel_dirs("lib"));
+    clean(dirs)
+}
+
+/// The search folders before the Python wheels' (no Python start needed).
+fn system_library_dirs() -> Vec<PathBuf> {
     let mut dirs = env_dirs("MLXR_CUDA_LIBRARY_PATH");
     dirs.extend(env_dirs("LD_LIBRARY_PATH"));
     for var in ["CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"] {
@@ -112,8 +119,11 @@ pub fn library_dirs() -> Vec<PathBuf> {
     }
     dirs.push(PathBuf::from("/usr/local/cuda/lib64"));
     dirs.push(PathBuf::from(format!("/usr/local/cuda-{CUDA_MAJOR}/lib64")));
-    dirs.extend(wheel_dirs("lib"));
-    // Never the toolkit's link-time stubs: a stub libcuda only returns errors.
+    clean(dirs)
+}
+
+/// Drop duplicates and the toolkit's link-time stubs (a stub libcuda only returns errors).
+fn clean(mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
     dirs.retain(|d| !d.components().any(|c| c.as_os_str() == "stubs"));
     let mut seen = std::collections::HashSet::new();
     dirs.retain(|d| seen.insert(d.clone()));
@@ -174,8 +184,10 @@ fn open_path(p: &Path) -> std::result::Result<(), String> {
 /// e.g. `libnvrtc-builtins.so.13.*`, from the same folder); else check that the loader
 /// finds it on its own. Returns where it came from, or why it is missing.
 pub fn preload(soname: &str, companions: &[&str]) -> std::result::Result<String, String> {
-    let dirs = library_dirs();
-    if let Some(p) = find_file(&dirs, soname) {
+    // Ask Python for its wheels' folders only when the usual places lack the library.
+    let found =
+        find_file(&system_library_dirs(), soname).or_else(|| find_file(&library_dirs(), soname));
+    if let Some(p) = found {
         let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
         for c in companions {
             match find_file(std::slice::from_ref(&dir), c) {
@@ -206,7 +218,8 @@ pub fn preload(soname: &str, companions: &[&str]) -> std::result::Result<String,
             "{soname} was not found (searched {} and the loader path: {e}); install the CUDA \
              {CUDA_MAJOR} libraries (e.g. `pip install nvidia-cuda-nvrtc=={CUDA_MAJOR}.* \
              nvidia-cuda-runtime=={CUDA_MAJOR}.*`) or point MLXR_CUDA_LIBRARY_PATH at them",
-            dirs.iter()
+            library_dirs()
+                .iter()
                 .map(|d| d.display().to_string())
                 .collect::<Vec<_>>()
                 .join(":"),
