@@ -79,7 +79,12 @@ impl Data {
         }
     }
 
-    /// The host buffer (error if not on the host).
+    /// Whether the data lives in host memory (always, without the `cuda` feature).
+    pub fn is_host(&self) -> bool {
+        self.storage.is_host()
+    }
+
+    /// The host buffer (the data must be on the host: CPU kernels always get host data).
     pub fn host(&self) -> &HostBuffer {
         self.storage.host()
     }
@@ -450,6 +455,10 @@ impl Array {
     /// All elements in row-major order, converted to `T`.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
         let d = self.data()?;
+        #[cfg(feature = "cuda")]
+        if !d.storage.is_host() {
+            return crate::backend::cuda::copy::to_vec::<T>(&d, self.shape(), self.dtype());
+        }
         Ok(crate::backend::cpu::copy::gather_to_vec::<T>(
             &d,
             self.shape(),
@@ -461,6 +470,12 @@ impl Array {
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let d = self.data()?;
         let shape = self.shape();
+        #[cfg(feature = "cuda")]
+        let d = if d.storage.is_host() {
+            d
+        } else {
+            crate::backend::cuda::copy::to_host(&d, shape, self.dtype())?
+        };
         let c = crate::backend::cpu::copy::copy_to_contiguous(&d, shape, self.dtype(), self.dtype())?;
         Ok(c.host().bytes()[..self.nbytes()].to_vec())
     }

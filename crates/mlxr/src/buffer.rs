@@ -1,5 +1,5 @@
 //! Storage: the memory an evaluated array's data lives in. Host memory is a 64-byte
-//! aligned allocation; the CUDA backend adds device memory as another variant.
+//! aligned allocation; with the `cuda` feature, device memory is another variant.
 
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -31,6 +31,7 @@ impl HostBuffer {
         }
         let layout = Layout::from_size_align(bytes, ALIGN)
             .map_err(|_| Error::Device(format!("cannot allocate {bytes} bytes")))?;
+        crate::memory::host_alloc(bytes)?;
         // SAFETY: layout has non-zero size.
         let p = unsafe {
             if zeroed {
@@ -40,6 +41,7 @@ impl HostBuffer {
             }
         };
         let ptr = NonNull::new(p).ok_or_else(|| {
+            crate::memory::host_free(bytes);
             Error::Device(format!("out of host memory allocating {bytes} bytes"))
         })?;
         Ok(HostBuffer { ptr, bytes })
@@ -90,6 +92,7 @@ impl HostBuffer {
 impl Drop for HostBuffer {
     fn drop(&mut self) {
         if self.bytes > 0 {
+            crate::memory::host_free(self.bytes);
             // SAFETY: allocated in `new` with this layout.
             unsafe { dealloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.bytes, ALIGN)) }
         }
@@ -100,25 +103,40 @@ impl Drop for HostBuffer {
 pub enum Storage {
     /// Host (CPU) memory.
     Host(HostBuffer),
+    /// Device memory of a GPU.
+    #[cfg(feature = "cuda")]
+    Cuda(crate::backend::cuda::allocator::DeviceBuffer),
 }
 
 impl Storage {
-    /// The host buffer (error if the data lives elsewhere).
+    /// Whether the storage is host memory (always, without the `cuda` feature).
+    #[inline]
+    pub fn is_host(&self) -> bool {
+        matches!(self, Storage::Host(_))
+    }
+    /// The host buffer. Kernels on the CPU only ever see host storage (evaluation moves
+    /// device data to the host first), so device storage here is a bug.
     pub fn host(&self) -> &HostBuffer {
         match self {
             Storage::Host(h) => h,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => panic!("host access to device storage {b:?}"),
         }
     }
-    /// The host buffer, mutably.
+    /// The host buffer, mutably (see [`Storage::host`]).
     pub fn host_mut(&mut self) -> &mut HostBuffer {
         match self {
             Storage::Host(h) => h,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => panic!("host access to device storage {b:?}"),
         }
     }
     /// Size in bytes.
     pub fn nbytes(&self) -> usize {
         match self {
             Storage::Host(h) => h.len(),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(b) => b.len(),
         }
     }
 }

@@ -33,12 +33,16 @@ impl Device {
             index: 0,
         }
     }
-    /// The GPU with index `i`: an error when no usable GPU backend is present.
+    /// The GPU with index `i`: an error when no usable GPU backend is present (a build
+    /// without the `cuda` feature, no NVIDIA driver or GPU, NVRTC missing) or `i` is not
+    /// below the number of GPUs.
     pub fn gpu(i: usize) -> Result<Device> {
-        if !gpu_is_available() {
+        let n = gpu_count_result().map_err(|why| {
+            Error::Device(format!("Device::gpu({i}): no GPU is available: {why}"))
+        })?;
+        if i >= n {
             return Err(Error::Device(format!(
-                "Device::gpu({i}): no GPU is available: this build of mlxr has no CUDA backend \
-                 (build with `--features cuda`), so arrays can only live on the CPU"
+                "Device::gpu({i}): GPU index out of range: this machine has {n} usable GPU(s)"
             )));
         }
         Ok(Device {
@@ -61,9 +65,38 @@ impl fmt::Display for Device {
     }
 }
 
-/// Whether a GPU can be used by this build on this machine.
+/// The number of usable GPUs, or why there is none.
+#[cfg(feature = "cuda")]
+fn gpu_count_result() -> std::result::Result<usize, String> {
+    crate::backend::cuda::device_count().map_err(|e| e.to_string())
+}
+
+/// Without the `cuda` feature there is never a GPU.
+#[cfg(not(feature = "cuda"))]
+fn gpu_count_result() -> std::result::Result<usize, String> {
+    Err(
+        "this build of mlxr has no CUDA backend (build with `--features cuda`), so arrays \
+         can only live on the CPU"
+            .into(),
+    )
+}
+
+/// Whether a GPU can be used by this build on this machine (the CUDA backend is built
+/// in, the NVIDIA driver, NVRTC and at least one GPU are present).
 pub fn gpu_is_available() -> bool {
-    false
+    #[cfg(feature = "cuda")]
+    {
+        crate::backend::cuda::is_available()
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        false
+    }
+}
+
+/// The number of usable GPUs; an error saying why when there is none.
+pub fn gpu_count() -> Result<usize> {
+    gpu_count_result().map_err(Error::Device)
 }
 
 /// A stream of work on a device. Ops on one stream run in order.

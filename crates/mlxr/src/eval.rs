@@ -7,20 +7,39 @@ use crate::error::{Error, Result};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Evaluate the given arrays (and everything they depend on that is not yet evaluated).
+/// Evaluate the given arrays (and everything they depend on that is not yet evaluated),
+/// waiting until the work is done.
 pub fn eval(outputs: &[Array]) -> Result<()> {
-    let mut order = topo_order(outputs);
-    for i in 0..order.len() {
-        let node = order[i].take().expect("each node once");
-        eval_node(node)?;
-    }
-    Ok(())
+    eval_impl(outputs, true)
 }
 
-/// Start evaluating the given arrays. On the CPU this evaluates them before returning;
-/// reads of the arrays are valid afterwards either way.
+/// Start evaluating the given arrays. CPU work is done before this returns; GPU work may
+/// still be running on its streams. Reads of the arrays are valid afterwards either way
+/// (they wait for the GPU).
 pub fn async_eval(outputs: &[Array]) -> Result<()> {
-    eval(outputs)
+    eval_impl(outputs, false)
+}
+
+fn eval_impl(outputs: &[Array], wait: bool) -> Result<()> {
+    let mut order = topo_order(outputs);
+    #[cfg(feature = "cuda")]
+    let mut gpu_streams: Vec<crate::device::Stream> = Vec::new();
+    for slot in order.iter_mut() {
+        let node = slot.take().expect("each node once");
+        #[cfg(feature = "cuda")]
+        if node.stream.device.kind == DeviceType::Gpu && !gpu_streams.contains(&node.stream) {
+            gpu_streams.push(node.stream);
+        }
+        eval_node(node)?;
+    }
+    #[cfg(feature = "cuda")]
+    if wait {
+        for s in gpu_streams {
+            crate::backend::cuda::synchronize(s)?;
+        }
+    }
+    let _ = wait;
+    Ok(())
 }
 
 /// Post-order of the unevaluated nodes reachable from `outputs` (iterative, so deep
@@ -83,10 +102,7 @@ fn eval_node(node: Arc<Node>) -> Result<()> {
             out,
         })
         .collect();
-    let res = match node.stream.device.kind {
-        DeviceType::Cpu => prim.eval_cpu(&inputs, &outputs),
-        DeviceType::Gpu => prim.eval_gpu(&inputs, &outputs),
-    };
+    let res = run_primitive(&*prim, node.stream, &inputs, &outputs);
     let mut st = node.lock();
     match res {
         Ok(()) => {
@@ -107,8 +123,50 @@ fn eval_node(node: Arc<Node>) -> Result<()> {
     }
 }
 
-/// Wait until all work scheduled on every device has finished (a no-op for the CPU, where
-/// `eval` returns after the work is done).
+/// Run a primitive on its stream's device.
+#[cfg(not(feature = "cuda"))]
+fn run_primitive(
+    prim: &dyn crate::Primitive,
+    stream: crate::device::Stream,
+    inputs: &[Array],
+    outputs: &[Array],
+) -> Result<()> {
+    match stream.device.kind {
+        DeviceType::Cpu => prim.eval_cpu(inputs, outputs),
+        DeviceType::Gpu => prim.eval_gpu(inputs, outputs),
+    }
+}
+
+/// Run a primitive on its stream's device, first moving its inputs' data there (and
+/// ordering reads across GPU streams).
+#[cfg(feature = "cuda")]
+fn run_primitive(
+    prim: &dyn crate::Primitive,
+    stream: crate::device::Stream,
+    inputs: &[Array],
+    outputs: &[Array],
+) -> Result<()> {
+    use crate::backend::cuda;
+    cuda::prepare_inputs(stream, inputs)?;
+    match stream.device.kind {
+        DeviceType::Cpu => prim.eval_cpu(inputs, outputs),
+        DeviceType::Gpu => {
+            prim.eval_gpu(inputs, outputs)?;
+            cuda::finish_inputs(stream, inputs)
+        }
+    }
+}
+
+/// Wait until the work queued on the default GPU stream has finished (a no-op without a
+/// GPU: on the CPU `eval` returns after the work is done).
 pub fn synchronize() -> Result<()> {
+    #[cfg(feature = "cuda")]
+    if crate::device::gpu_is_available() {
+        let gpu = crate::device::Device {
+            kind: DeviceType::Gpu,
+            index: 0,
+        };
+        crate::backend::cuda::synchronize(crate::device::default_stream(gpu))?;
+    }
     Ok(())
 }

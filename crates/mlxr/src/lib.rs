@@ -16,6 +16,7 @@ pub mod device;
 pub mod dtype;
 pub mod error;
 pub mod io;
+pub mod memory;
 pub mod eval;
 pub mod ops;
 pub mod primitive;
@@ -24,8 +25,8 @@ pub mod repr;
 
 pub use array::{Array, Data};
 pub use device::{
-    default_device, default_stream, new_stream, set_default_device, with_device, with_stream,
-    Device, DeviceType, Stream, StreamOrDevice,
+    default_device, default_stream, gpu_count, gpu_is_available, new_stream, set_default_device,
+    with_device, with_stream, Device, DeviceType, Stream, StreamOrDevice,
 };
 pub use dtype::{promote_types, Dtype, DtypeCategory, Element};
 pub use error::{Error, Result};

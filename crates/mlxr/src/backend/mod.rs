@@ -1,4 +1,6 @@
-//! Backends: the kernels behind the primitives. `cpu` runs on host memory; a `cuda`
-//! backend mirrors it file by file.
+//! Backends: the kernels behind the primitives. `cpu` runs on host memory; `cuda`
+//! (feature `cuda`) mirrors it file by file on NVIDIA GPUs.
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;

@@ -25,6 +25,22 @@ impl Primitive for AsType {
         outputs[0].set_data(copy_to_contiguous(&d, x.shape(), x.dtype(), self.dtype)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        use crate::backend::cuda;
+        let x = &inputs[0];
+        let d = x.data()?;
+        let (g, st) = cuda::resolve(outputs[0].stream())?;
+        outputs[0].set_data(cuda::copy::cast(
+            g,
+            st,
+            &d,
+            x.shape(),
+            x.dtype(),
+            self.dtype,
+        )?);
+        Ok(())
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }

@@ -115,8 +115,8 @@ impl Primitive for Reshape {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let x = &inputs[0];
         let d = x.data()?;
-        let out = match reshape_strides(x.shape(), &d.strides, &self.shape) {
-            Some(st) => Data::with_layout(d.storage.clone(), &self.shape, st, d.offset, None),
+        let out = match self.view(x, &d) {
+            Some(v) => v,
             None => {
                 let c = copy_to_contiguous(&d, x.shape(), x.dtype(), x.dtype())?;
                 Data::row_contiguous(c.storage, &self.shape)
@@ -125,7 +125,31 @@ impl Primitive for Reshape {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        use crate::backend::cuda;
+        let x = &inputs[0];
+        let d = x.data()?;
+        let out = match self.view(x, &d) {
+            Some(v) => v,
+            None => {
+                let (g, st) = cuda::resolve(outputs[0].stream())?;
+                let c = cuda::copy::copy_to_contiguous(g, st, &d, x.shape(), x.dtype(), x.dtype())?;
+                Data::row_contiguous(c.storage, &self.shape)
+            }
+        };
+        outputs[0].set_data(out);
+        Ok(())
+    }
     equivalent_by_eq!();
+}
+
+impl Reshape {
+    /// The output as a view of `x`'s data `d`, when the layout allows (any device).
+    fn view(&self, x: &Array, d: &Data) -> Option<Data> {
+        reshape_strides(x.shape(), &d.strides, &self.shape)
+            .map(|st| Data::with_layout(d.storage.clone(), &self.shape, st, d.offset, None))
+    }
 }
 
 /// Permute axes (a view).
@@ -140,6 +164,17 @@ impl Primitive for Transpose {
         "Transpose".into()
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    equivalent_by_eq!();
+}
+
+impl Transpose {
+    /// The permuted view (metadata only, the same on every device).
+    fn eval_view(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let d = inputs[0].data()?;
         let strides = self.perm.iter().map(|&p| d.strides[p]).collect();
         outputs[0].set_data(Data::with_layout(
@@ -151,7 +186,6 @@ impl Primitive for Transpose {
         ));
         Ok(())
     }
-    equivalent_by_eq!();
 }
 
 /// Broadcast to a larger shape (a view with zero strides on the new axes).
@@ -166,6 +200,17 @@ impl Primitive for Broadcast {
         "Broadcast".into()
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    equivalent_by_eq!();
+}
+
+impl Broadcast {
+    /// The broadcast view (metadata only, the same on every device).
+    fn eval_view(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let x = &inputs[0];
         let d = x.data()?;
         let n = self.shape.len();
@@ -185,7 +230,6 @@ impl Primitive for Broadcast {
         ));
         Ok(())
     }
-    equivalent_by_eq!();
 }
 
 /// Materialise row-contiguous data (`contiguous`). Data that already is row-contiguous is
@@ -547,6 +591,16 @@ impl Primitive for View {
         }
         let c = copy_to_contiguous(&d, x.shape(), x.dtype(), x.dtype())?;
         outputs[0].set_data(Data::row_contiguous(c.storage, out_shape));
+        Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        use crate::backend::cuda;
+        let x = &inputs[0];
+        let d = x.data()?;
+        let (g, st) = cuda::resolve(outputs[0].stream())?;
+        let c = cuda::copy::copy_to_contiguous(g, st, &d, x.shape(), x.dtype(), x.dtype())?;
+        outputs[0].set_data(c);
         Ok(())
     }
     equivalent_by_eq!();

@@ -12,3 +12,7 @@ mod slicing;
 mod unary;
 mod binary;
 mod ternary;
+#[cfg(feature = "cuda")]
+mod cuda;
+#[cfg(feature = "cuda")]
+mod cuda_nvrtc;
