@@ -44,7 +44,11 @@ fn time(reps: usize, mut f: impl FnMut() -> Result<Array>) -> Result<f64> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let get = |k: &str| args.iter().position(|a| a == k).map(|i| args[i + 1].clone());
+    let get = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .map(|i| args[i + 1].clone())
+    };
     let device = match get("--device").as_deref() {
         Some("gpu") => Device::gpu(0)?,
         _ => Device::cpu(),
@@ -74,7 +78,9 @@ fn main() -> Result<()> {
         run("exp", &mut || ops::exp(&x))?;
         run("matmul_1024", &mut || ops::matmul(&m1a, &m1b))?;
         run("matmul_2048", &mut || ops::matmul(&m2a, &m2b))?;
-        run("transpose_copy", &mut || ops::contiguous(&ops::transpose(&x)?))?;
+        run("transpose_copy", &mut || {
+            ops::contiguous(&ops::transpose(&x)?)
+        })?;
         let _ = Dtype::Float32;
         Ok(())
     })

@@ -29,7 +29,11 @@ fn randn(shape: &[usize], seed: u64, scale: f32) -> Result<Array> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let device = match args.iter().position(|a| a == "--device").map(|i| args[i + 1].as_str()) {
+    let device = match args
+        .iter()
+        .position(|a| a == "--device")
+        .map(|i| args[i + 1].as_str())
+    {
         Some("cpu") => Device::cpu(),
         Some("gpu") => Device::gpu(0)?,
         _ => mlxr::default_device(),
@@ -42,7 +46,9 @@ fn main() -> Result<()> {
     let w1 = randn(&[din, hidden], 2, (2.0 / din as f32).sqrt())?;
     let b1 = ops::zeros(&[hidden], Some(Dtype::Float32))?;
     let w2 = randn(&[hidden, classes], 3, (1.0 / hidden as f32).sqrt())?;
-    let labels: Vec<u32> = (0..batch as u32).map(|i| (i * 7 + 3) % classes as u32).collect();
+    let labels: Vec<u32> = (0..batch as u32)
+        .map(|i| (i * 7 + 3) % classes as u32)
+        .collect();
     let labels = Array::from_slice(&labels, &[batch])?;
 
     // Build the graph: nothing is computed yet.
@@ -72,7 +78,10 @@ fn main() -> Result<()> {
     let first = ops::slice(&probs, &[0, 0], &[1, classes as isize], &[1, 1])?;
     println!("probabilities of the first example: {first}");
     let row_sums = ops::matmul(&probs, &ones)?.to_vec::<f32>()?;
-    let worst = row_sums.iter().map(|s| (s - 1.0).abs()).fold(0.0f32, f32::max);
+    let worst = row_sums
+        .iter()
+        .map(|s| (s - 1.0).abs())
+        .fold(0.0f32, f32::max);
     println!("every row sums to 1 (largest deviation {worst:.2e})");
     Ok(())
 }

@@ -93,7 +93,6 @@ impl Data {
     pub fn slice<T: Element>(&self) -> &[T] {
         &self.storage.host().as_slice::<T>()[self.offset..]
     }
-
 }
 
 /// Row-major strides for a shape, in elements.
@@ -476,7 +475,8 @@ impl Array {
         } else {
             crate::backend::cuda::copy::to_host(&d, shape, self.dtype())?
         };
-        let c = crate::backend::cpu::copy::copy_to_contiguous(&d, shape, self.dtype(), self.dtype())?;
+        let c =
+            crate::backend::cpu::copy::copy_to_contiguous(&d, shape, self.dtype(), self.dtype())?;
         Ok(c.host().bytes()[..self.nbytes()].to_vec())
     }
 }

@@ -94,7 +94,12 @@ impl Drop for HostBuffer {
         if self.bytes > 0 {
             crate::memory::host_free(self.bytes);
             // SAFETY: allocated in `new` with this layout.
-            unsafe { dealloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.bytes, ALIGN)) }
+            unsafe {
+                dealloc(
+                    self.ptr.as_ptr(),
+                    Layout::from_size_align_unchecked(self.bytes, ALIGN),
+                )
+            }
         }
     }
 }

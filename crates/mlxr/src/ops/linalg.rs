@@ -5,8 +5,8 @@
 //! are accepted. Operands reach the kernel as views: transposed, sliced and broadcast
 //! inputs are not copied.
 
-use super::{broadcast_shapes, normalize_axis, stream};
 use super::{astype, broadcast_to, reshape_to, transpose_axes};
+use super::{broadcast_shapes, normalize_axis, stream};
 use crate::array::Array;
 use crate::dtype::{promote_types, Dtype};
 use crate::error::{Error, Result};
@@ -93,7 +93,13 @@ pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
     let dt = promote_types(a.dtype(), b.dtype());
     check_inexact(dt, &[a.dtype(), b.dtype()], "matmul")?;
     let p = prepare(a, b, dt, "matmul")?;
-    let out = Array::new_node(p.full.clone(), dt, Arc::new(Matmul), vec![p.a, p.b], stream());
+    let out = Array::new_node(
+        p.full.clone(),
+        dt,
+        Arc::new(Matmul),
+        vec![p.a, p.b],
+        stream(),
+    );
     if p.shape != p.full {
         reshape_to(&out, &p.shape)
     } else {

@@ -21,7 +21,16 @@ impl Primitive for Matmul {
         let (a, b) = (&inputs[0], &inputs[1]);
         let out = &outputs[0];
         let k = a.shape()[a.ndim() - 1];
-        let d = cpu_matmul(&a.data()?, &b.data()?, None, out.shape(), k, out.dtype(), 1.0, 0.0)?;
+        let d = cpu_matmul(
+            &a.data()?,
+            &b.data()?,
+            None,
+            out.shape(),
+            k,
+            out.dtype(),
+            1.0,
+            0.0,
+        )?;
         out.set_data(d);
         Ok(())
     }

@@ -2,11 +2,11 @@
 //! CPU (and GPU) evaluation dispatches to `backend/<device>/<same file name>`, and its
 //! transformation rules sit beside it.
 
+pub mod binary;
 pub mod cast;
 pub mod creation;
 pub mod matmul;
 pub mod shape;
 pub mod slicing;
-pub mod unary;
-pub mod binary;
 pub mod ternary;
+pub mod unary;

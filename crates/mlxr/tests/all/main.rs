@@ -3,16 +3,16 @@
 
 mod common;
 
-mod core;
-mod io;
-mod creation;
-mod matmul;
-mod shape;
-mod slicing;
-mod unary;
 mod binary;
-mod ternary;
+mod core;
+mod creation;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
 mod cuda_nvrtc;
+mod io;
+mod matmul;
+mod shape;
+mod slicing;
+mod ternary;
+mod unary;

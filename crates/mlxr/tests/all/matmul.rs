@@ -53,11 +53,19 @@ fn matmul_shapes_and_vectors() {
         ];
         let mut ins = vec![];
         for (i, (sa, sb, _)) in shapes.iter().enumerate() {
-            ins.push((rand(sa, f, -1.0, 1.0, 10 + i as u64), rand(sb, f, -1.0, 1.0, 100 + i as u64)));
+            ins.push((
+                rand(sa, f, -1.0, 1.0, 10 + i as u64),
+                rand(sb, f, -1.0, 1.0, 100 + i as u64),
+            ));
         }
         let cases: Vec<_> = ins
             .iter()
-            .map(|(a, b)| ("out = np.matmul(a, b)".to_string(), vec![("a", a), ("b", b)]))
+            .map(|(a, b)| {
+                (
+                    "out = np.matmul(a, b)".to_string(),
+                    vec![("a", a), ("b", b)],
+                )
+            })
             .collect();
         let want = numpy_batch(&cases);
         for (i, ((a, b), (sa, sb, so))) in ins.iter().zip(&shapes).enumerate() {
@@ -126,7 +134,13 @@ fn matmul_strided_operands() {
         );
         check(&ops::matmul(&a, &flip).unwrap(), &want[0], f, 70, "a@flip");
         // small strided operands go through the other kernel
-        check(&ops::matmul(&s1, &s2).unwrap(), &want[1], f, 4, "small strided");
+        check(
+            &ops::matmul(&s1, &s2).unwrap(),
+            &want[1],
+            f,
+            4,
+            "small strided",
+        );
     });
 }
 
@@ -163,9 +177,21 @@ fn matmul_dtypes() {
             let want = numpy_batch(&cases);
             for (i, (a, b, at, k)) in arrs.iter().enumerate() {
                 let got = ops::matmul(a, b).unwrap();
-                check(&got, &want[i][0].astype(dt).unwrap(), dt, *k, &format!("{dt} a@b"));
+                check(
+                    &got,
+                    &want[i][0].astype(dt).unwrap(),
+                    dt,
+                    *k,
+                    &format!("{dt} a@b"),
+                );
                 let got = ops::matmul(at, b).unwrap();
-                check(&got, &want[i][1].astype(dt).unwrap(), dt, *k, &format!("{dt} a.T@b"));
+                check(
+                    &got,
+                    &want[i][1].astype(dt).unwrap(),
+                    dt,
+                    *k,
+                    &format!("{dt} a.T@b"),
+                );
             }
         }
     });
@@ -211,8 +237,15 @@ fn matmul_promotion_and_errors() {
     let b = rand(&[4, 2], Dtype::Float32, -1.0, 1.0, 10);
     let e = ops::matmul(&a, &b).unwrap_err();
     assert!(matches!(e, mlxr::Error::Shape(_)), "{e}");
-    assert!(e.to_string().contains("[2, 3]") && e.to_string().contains("[4, 2]"), "{e}");
-    assert!(ops::matmul(&rand(&[3], Dtype::Float32, 0.0, 1.0, 1), &rand(&[4], Dtype::Float32, 0.0, 1.0, 2)).is_err());
+    assert!(
+        e.to_string().contains("[2, 3]") && e.to_string().contains("[4, 2]"),
+        "{e}"
+    );
+    assert!(ops::matmul(
+        &rand(&[3], Dtype::Float32, 0.0, 1.0, 1),
+        &rand(&[4], Dtype::Float32, 0.0, 1.0, 2)
+    )
+    .is_err());
     // batch dimensions that do not broadcast
     let e = ops::matmul(
         &rand(&[2, 3, 4], Dtype::Float32, 0.0, 1.0, 1),
@@ -231,11 +264,24 @@ fn matmul_empty() {
     on_each_device(|_| {
         let f = Dtype::Float32;
         // k = 0: zeros
-        let z = ops::matmul(&Array::from_slice::<f32>(&[], &[2, 0]).unwrap(), &Array::from_slice::<f32>(&[], &[0, 3]).unwrap()).unwrap();
+        let z = ops::matmul(
+            &Array::from_slice::<f32>(&[], &[2, 0]).unwrap(),
+            &Array::from_slice::<f32>(&[], &[0, 3]).unwrap(),
+        )
+        .unwrap();
         assert_eq!(z.shape(), &[2, 3]);
         assert_eq!(z.to_vec::<f32>().unwrap(), vec![0.0; 6]);
-        for &dt in &[Dtype::Float16, Dtype::Bfloat16, Dtype::Float64, Dtype::Complex64] {
-            let z = ops::matmul(&rand(&[4, 0], dt, 0.0, 1.0, 1), &rand(&[0, 2], dt, 0.0, 1.0, 2)).unwrap();
+        for &dt in &[
+            Dtype::Float16,
+            Dtype::Bfloat16,
+            Dtype::Float64,
+            Dtype::Complex64,
+        ] {
+            let z = ops::matmul(
+                &rand(&[4, 0], dt, 0.0, 1.0, 1),
+                &rand(&[0, 2], dt, 0.0, 1.0, 2),
+            )
+            .unwrap();
             assert_eq!(z.dtype(), dt);
             assert_eq!(z.to_vec::<f64>().unwrap(), vec![0.0; 8]);
         }
@@ -243,11 +289,27 @@ fn matmul_empty() {
         assert_eq!(z.shape(), &[] as &[usize]);
         assert_eq!(z.item::<f32>().unwrap(), 0.0);
         // m = 0, n = 0, empty batch
-        assert_eq!(ops::matmul(&rand(&[0, 3], f, 0.0, 1.0, 1), &rand(&[3, 4], f, 0.0, 1.0, 2)).unwrap().shape(), &[0, 4]);
-        let e = ops::matmul(&rand(&[2, 3], f, 0.0, 1.0, 1), &rand(&[3, 0], f, 0.0, 1.0, 2)).unwrap();
+        assert_eq!(
+            ops::matmul(
+                &rand(&[0, 3], f, 0.0, 1.0, 1),
+                &rand(&[3, 4], f, 0.0, 1.0, 2)
+            )
+            .unwrap()
+            .shape(),
+            &[0, 4]
+        );
+        let e = ops::matmul(
+            &rand(&[2, 3], f, 0.0, 1.0, 1),
+            &rand(&[3, 0], f, 0.0, 1.0, 2),
+        )
+        .unwrap();
         assert_eq!(e.shape(), &[2, 0]);
         assert_eq!(e.to_vec::<f32>().unwrap().len(), 0);
-        let e = ops::matmul(&rand(&[0, 2, 3], f, 0.0, 1.0, 1), &rand(&[3, 4], f, 0.0, 1.0, 2)).unwrap();
+        let e = ops::matmul(
+            &rand(&[0, 2, 3], f, 0.0, 1.0, 1),
+            &rand(&[3, 4], f, 0.0, 1.0, 2),
+        )
+        .unwrap();
         assert_eq!(e.shape(), &[0, 2, 4]);
         e.eval().unwrap();
     });
@@ -300,13 +362,25 @@ fn addmm_matches_numpy() {
         for (i, (c, a, b, al, be)) in cases.iter().enumerate() {
             let got = ops::addmm(c, a, b, *al, *be).unwrap();
             let k = a.shape()[a.ndim() - 1];
-            check(&got, &want[i][0], got.dtype(), k * 4, &format!("addmm case {i}"));
+            check(
+                &got,
+                &want[i][0],
+                got.dtype(),
+                k * 4,
+                &format!("addmm case {i}"),
+            );
         }
         // dtype promotion: c joins the promotion
         let c32 = rand(&[50], f, -1.0, 1.0, 20);
-        assert_eq!(ops::addmm(&c32, &a16, &b16, 1.0, 1.0).unwrap().dtype(), Dtype::Float32);
+        assert_eq!(
+            ops::addmm(&c32, &a16, &b16, 1.0, 1.0).unwrap().dtype(),
+            Dtype::Float32
+        );
         let ci = rand(&[50], Dtype::Int32, -3.0, 3.0, 21);
-        assert_eq!(ops::addmm(&ci, &a16, &b16, 1.0, 1.0).unwrap().dtype(), Dtype::Float16);
+        assert_eq!(
+            ops::addmm(&ci, &a16, &b16, 1.0, 1.0).unwrap().dtype(),
+            Dtype::Float16
+        );
         // k = 0: beta * c
         let z = ops::addmm(
             &c_full,
@@ -356,7 +430,14 @@ fn tensordot_and_inner() {
              np.tensordot(x, z, [[1, 2], [1, 0]]), np.tensordot(x, z, [[-2, -1], [1, 0]]), \
              np.tensordot(x, z, [[2], [0]]), np.tensordot(xt, z, [[1, 2], [1, 0]]), \
              np.inner(x, w), np.inner(v, v), np.inner(xt, w)]",
-            &[("x", &x), ("y", &y), ("z", &z), ("v", &v), ("w", &w), ("xt", &xt)],
+            &[
+                ("x", &x),
+                ("y", &y),
+                ("z", &z),
+                ("v", &v),
+                ("w", &w),
+                ("xt", &xt),
+            ],
         );
         for (i, (g, w)) in results.iter().zip(&want).enumerate() {
             check(g, w, f, 12, &format!("tensordot/inner case {i}"));

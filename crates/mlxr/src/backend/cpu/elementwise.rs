@@ -266,7 +266,11 @@ where
     if same_dense_layout(shape, &ad, &bd) {
         let n = ad.data_size;
         let in_a = can_donate::<U>(a);
-        let out = if in_a { ad.clone() } else { alloc_like::<U>(&ad)? };
+        let out = if in_a {
+            ad.clone()
+        } else {
+            alloc_like::<U>(&ad)?
+        };
         let sa = SendPtr(ad.slice::<A>().as_ptr() as *mut A);
         let sb = SendPtr(bd.slice::<B>().as_ptr() as *mut B);
         let dp = SendPtr(unsafe { (out.host().as_mut_ptr() as *mut U).add(out.offset) });
@@ -292,7 +296,11 @@ where
     if ad.flags.contiguous && is_scalar_broadcast(&bd) {
         let vb = bd.slice::<B>()[0];
         let in_a = can_donate::<U>(a);
-        let out = if in_a { ad.clone() } else { alloc_like::<U>(&ad)? };
+        let out = if in_a {
+            ad.clone()
+        } else {
+            alloc_like::<U>(&ad)?
+        };
         let sa = SendPtr(ad.slice::<A>().as_ptr() as *mut A);
         let dp = SendPtr(unsafe { (out.host().as_mut_ptr() as *mut U).add(out.offset) });
         let g = |x: A| f(x, vb);
@@ -313,7 +321,11 @@ where
     if bd.flags.contiguous && is_scalar_broadcast(&ad) {
         let va = ad.slice::<A>()[0];
         let in_b = can_donate::<U>(b);
-        let out = if in_b { bd.clone() } else { alloc_like::<U>(&bd)? };
+        let out = if in_b {
+            bd.clone()
+        } else {
+            alloc_like::<U>(&bd)?
+        };
         let sb = SendPtr(bd.slice::<B>().as_ptr() as *mut B);
         let dp = SendPtr(unsafe { (out.host().as_mut_ptr() as *mut U).add(out.offset) });
         let g = |y: B| f(va, y);
@@ -347,7 +359,12 @@ where
             let dst = unsafe { std::slice::from_raw_parts_mut(dp.0.add(o), inner) };
             let (ao, bo) = (ab + w.offsets[1], bb + w.offsets[2]);
             if ia == 1 && ib == 1 {
-                loops::map2(&pa[ao as usize..][..inner], &pb[bo as usize..][..inner], dst, &f);
+                loops::map2(
+                    &pa[ao as usize..][..inner],
+                    &pb[bo as usize..][..inner],
+                    dst,
+                    &f,
+                );
             } else if ia == 1 && ib == 0 {
                 loops::map2_vs(&pa[ao as usize..][..inner], pb[bo as usize], dst, &f);
             } else if ia == 0 && ib == 1 {
@@ -404,8 +421,11 @@ where
     let inner = *cs.last().expect("non-empty");
     let last = |k: usize| st[k][st[k].len() - 1];
     let (ia, ib, ic) = (last(1), last(2), last(3));
-    let ((pa, ab), (pb, bb), (pc, cb)) =
-        (base_slice::<A>(&ad), base_slice::<B>(&bd), base_slice::<C>(&cd));
+    let ((pa, ab), (pb, bb), (pc, cb)) = (
+        base_slice::<A>(&ad),
+        base_slice::<B>(&bd),
+        base_slice::<C>(&cd),
+    );
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
     par_rows(&cs, &st, true, &|first, rows| {
         let dp = dp;

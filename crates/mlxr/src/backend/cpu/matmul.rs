@@ -165,7 +165,8 @@ unsafe fn pack_a<T: PackElem>(a: MatRef<T>, mc: usize, kc: usize, dst: *mut f32)
                     }
                 } else {
                     for p in 0..kc {
-                        *panel.add(p * MR + i) = (*row.ptr.wrapping_offset(p as isize * row.cs)).to_f32();
+                        *panel.add(p * MR + i) =
+                            (*row.ptr.wrapping_offset(p as isize * row.cs)).to_f32();
                     }
                 }
             }
@@ -435,8 +436,8 @@ unsafe fn gemm_crate<T: 'static + Copy>(
     };
     // gemm's convention: dst = alpha*dst + beta*lhs*rhs.
     gemm::gemm(
-        m, n, k, c.ptr, c.cs, c.rs, read, a.ptr, a.cs, a.rs, b.ptr, b.cs, b.rs, beta, alpha,
-        false, false, false, par,
+        m, n, k, c.ptr, c.cs, c.rs, read, a.ptr, a.cs, a.rs, b.ptr, b.cs, b.rs, beta, alpha, false,
+        false, false, par,
     );
 }
 
@@ -762,6 +763,17 @@ pub fn matmul(
         }
         return Ok(out);
     }
-    matmul_into(a, b, &out, &out_shape[..nd - 2], m, n, k, dtype, alpha, beta)?;
+    matmul_into(
+        a,
+        b,
+        &out,
+        &out_shape[..nd - 2],
+        m,
+        n,
+        k,
+        dtype,
+        alpha,
+        beta,
+    )?;
     Ok(out)
 }
