@@ -4,10 +4,14 @@
 //! stream (see [`crate::with_stream`]). Files mirror `primitives/`.
 
 pub mod cast;
+pub mod reduce;
 pub mod shape;
+pub mod softmax;
 
 pub use cast::*;
+pub use reduce::*;
 pub use shape::*;
+pub use softmax::*;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

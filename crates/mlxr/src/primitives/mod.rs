@@ -4,3 +4,5 @@
 
 pub mod cast;
 pub mod shape;
+pub mod reduce;
+pub mod softmax;

@@ -4,6 +4,8 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod reduce;
+pub mod softmax;
 pub mod strided;
 
 /// Elements below which a kernel runs on one thread.
