@@ -72,10 +72,12 @@ fn main() -> Result<()> {
             }
             Ok(())
         };
-        // Reductions and softmax (sum_all, sum_last, sum_first, softmax) join when the
-        // reduce family lands.
         run("add", &mut || ops::add(&x, &y))?;
         run("exp", &mut || ops::exp(&x))?;
+        run("sum_all", &mut || ops::sum(&x, None, false))?;
+        run("sum_last", &mut || ops::sum(&x, Some(&[-1]), false))?;
+        run("sum_first", &mut || ops::sum(&x, Some(&[0]), false))?;
+        run("softmax", &mut || ops::softmax(&x, Some(&[-1]), false))?;
         run("matmul_1024", &mut || ops::matmul(&m1a, &m1b))?;
         run("matmul_2048", &mut || ops::matmul(&m2a, &m2b))?;
         run("transpose_copy", &mut || {

@@ -465,16 +465,23 @@ impl Array {
         ))
     }
 
-    /// The raw bytes of all elements in row-major order.
-    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+    /// The evaluated data in host memory (downloaded from the device when it lives there;
+    /// the array itself keeps its device data).
+    pub fn host_data(&self) -> Result<Data> {
         let d = self.data()?;
-        let shape = self.shape();
         #[cfg(feature = "cuda")]
         let d = if d.storage.is_host() {
             d
         } else {
-            crate::backend::cuda::copy::to_host(&d, shape, self.dtype())?
+            crate::backend::cuda::copy::to_host(&d, self.shape(), self.dtype())?
         };
+        Ok(d)
+    }
+
+    /// The raw bytes of all elements in row-major order.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let d = self.host_data()?;
+        let shape = self.shape();
         let c =
             crate::backend::cpu::copy::copy_to_contiguous(&d, shape, self.dtype(), self.dtype())?;
         Ok(c.host().bytes()[..self.nbytes()].to_vec())

@@ -201,7 +201,7 @@ pub(crate) struct RawData {
 impl RawData {
     /// Evaluate `a` and get its bytes; `allow_column` accepts a column-major buffer as is.
     pub(crate) fn new(a: &Array, allow_column: bool) -> Result<RawData> {
-        let d = a.data()?;
+        let d = a.host_data()?;
         let len = a.nbytes();
         let (data, layout) = if d.flags.row_contiguous {
             (d, LayoutKind::Row)

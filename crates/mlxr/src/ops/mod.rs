@@ -8,8 +8,10 @@ pub mod binary;
 pub mod cast;
 pub mod creation;
 pub mod linalg;
+pub mod reduce;
 pub mod shape;
 pub mod slicing;
+pub mod softmax;
 pub mod ternary;
 pub mod unary;
 
@@ -18,8 +20,10 @@ pub use binary::*;
 pub use cast::*;
 pub use creation::*;
 pub use linalg::*;
+pub use reduce::*;
 pub use shape::*;
 pub use slicing::*;
+pub use softmax::*;
 pub use ternary::*;
 pub use unary::*;
 

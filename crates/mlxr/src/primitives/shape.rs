@@ -251,6 +251,20 @@ impl Primitive for Copy {
         }
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        use crate::backend::cuda;
+        let x = &inputs[0];
+        let d = x.data()?;
+        if d.flags.row_contiguous {
+            outputs[0].set_data(d);
+            return Ok(());
+        }
+        let (g, st) = cuda::resolve(outputs[0].stream())?;
+        let c = cuda::copy::copy_to_contiguous(g, st, &d, x.shape(), x.dtype(), x.dtype())?;
+        outputs[0].set_data(c);
+        Ok(())
+    }
     equivalent_by_eq!();
 }
 

@@ -12,6 +12,7 @@ mod cuda;
 mod cuda_nvrtc;
 mod io;
 mod matmul;
+mod reduce;
 mod shape;
 mod slicing;
 mod ternary;
