@@ -336,7 +336,12 @@ fn binary_and_ternary_launchers() {
         let cases: Vec<(&str, Array, Array)> = vec![
             ("vv", a.clone(), b.clone()),
             ("vv transposed", at.clone(), bt.clone()),
-            ("general", a.clone(), bt.clone()),
+            (
+                "general",
+                a.clone(),
+                // (4, 5, 3) permuted to (3, 4, 5): strided, not dense in row order.
+                ops::transpose_axes(&rand(&[4, 5, 3], dt, -50.0, 50.0, 6), &[2, 0, 1]).unwrap(),
+            ),
             ("broadcast row", a.clone(), brow.clone()),
             ("scalar-vector", bone.clone(), b.clone()),
             (
