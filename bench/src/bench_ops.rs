@@ -65,7 +65,7 @@ fn main() -> Result<()> {
         let m1b = rand(&[1024, 1024], 4);
         let m2a = rand(&[2048, 2048], 5);
         let m2b = rand(&[2048, 2048], 6);
-        let mut run = |name: &str, f: &mut dyn FnMut() -> Result<Array>| -> Result<()> {
+        let run = |name: &str, f: &mut dyn FnMut() -> Result<Array>| -> Result<()> {
             if want(name) {
                 let ms = time(reps, f)?;
                 println!("{{\"op\": \"{name}\", \"ms\": {ms:.4}}}");
