@@ -1,5 +1,6 @@
 //! Reductions with MLX's names and semantics: `sum`, `prod`, `max`, `min`, `all`, `any`,
-//! `argmax`, `argmin`, `logsumexp`, `count_nonzero`, `mean`, `var`, `std`.
+//! `argmax`, `argmin`, `logsumexp`, `count_nonzero`, and `mean`, `var`, `std` (composed
+//! from `sum` and elementwise ops, as MLX).
 //!
 //! Axes are given as `Option<&[isize]>`: `None` reduces every axis, `Some(&[])` reduces
 //! none; negative axes count from the end; out-of-range or repeated axes are an error.
@@ -85,10 +86,7 @@ fn reduce_node(
 /// returns the input unchanged (as MLX).
 pub fn sum(a: &Array, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
     let ax = reduction_axes(a, axes, "sum")?;
-    if ax.is_empty() {
-        return Ok(a.clone());
-    }
-    reduce_node(a, ReduceOp::Sum, ax, sum_dtype(a.dtype()), keepdims)
+    sum_axes(a, ax, keepdims)
 }
 
 /// Product over `axes` (all when `None`); dtypes as [`sum`]. Empty reductions give 1.
@@ -236,6 +234,57 @@ pub fn count_nonzero(a: &Array, axes: Option<&[isize]>, keepdims: bool) -> Resul
     reduce_node(&nz, ReduceOp::Sum, ax, Dtype::Int32, keepdims)
 }
 
+/// Sum over already-normalised axes (the input itself when there are none).
+fn sum_axes(a: &Array, ax: Vec<usize>, keepdims: bool) -> Result<Array> {
+    if ax.is_empty() {
+        return Ok(a.clone());
+    }
+    reduce_node(a, ReduceOp::Sum, ax, sum_dtype(a.dtype()), keepdims)
+}
+
+/// Mean over already-normalised axes: `astype(sum, at_least_float) * (1 / n)`.
+fn mean_axes(a: &Array, ax: &[usize], keepdims: bool) -> Result<Array> {
+    let n: usize = ax.iter().map(|&i| a.shape()[i]).product();
+    let s = super::astype(
+        &sum_axes(a, ax.to_vec(), keepdims)?,
+        at_least_float(a.dtype()),
+    )?;
+    super::multiply(&s, 1.0 / n as f64)
+}
+
+/// Mean over `axes` (all when `None`), as MLX: the sum (in [`sum`]'s dtype, so integer
+/// sums wrap) converted to at least float32 and multiplied by `1 / n` in that dtype.
+/// Empty reductions give NaN.
+pub fn mean(a: &Array, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
+    let ax = reduction_axes(a, axes, "mean")?;
+    mean_axes(a, &ax, keepdims)
+}
+
+/// Variance over `axes` (all when `None`): `mean(|a - mean(a)|^2)` scaled by
+/// `n / max(n - ddof, 0)` (so `n <= ddof` gives inf, or NaN for zero spread), in at least
+/// float32; complex inputs give float32.
+pub fn var(a: &Array, axes: Option<&[isize]>, keepdims: bool, ddof: i32) -> Result<Array> {
+    let ax = reduction_axes(a, axes, "var")?;
+    let mu = mean_axes(a, &ax, true)?;
+    let d = super::subtract(a, &mu)?;
+    let sq = if d.dtype().is_complex() {
+        super::square(&super::abs(&d)?)?
+    } else {
+        super::square(&d)?
+    };
+    let v = mean_axes(&sq, &ax, keepdims)?;
+    if ddof == 0 {
+        return Ok(v);
+    }
+    let n = ax.iter().map(|&i| a.shape()[i]).product::<usize>() as f64;
+    super::multiply(&v, n / (n - ddof as f64).max(0.0))
+}
+
+/// Standard deviation: `sqrt(var(a, axes, keepdims, ddof))`; see [`var`].
+pub fn std(a: &Array, axes: Option<&[isize]>, keepdims: bool, ddof: i32) -> Result<Array> {
+    super::sqrt(&var(a, axes, keepdims, ddof)?)
+}
+
 impl Array {
     /// Sum over `axes`; see [`sum`].
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
@@ -268,6 +317,18 @@ impl Array {
     /// Index of the minimum; see [`argmin`].
     pub fn argmin(&self, axis: Option<isize>, keepdims: bool) -> Result<Array> {
         argmin(self, axis, keepdims)
+    }
+    /// Mean over `axes`; see [`mean`].
+    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
+        mean(self, axes, keepdims)
+    }
+    /// Variance over `axes`; see [`var`].
+    pub fn var(&self, axes: Option<&[isize]>, keepdims: bool, ddof: i32) -> Result<Array> {
+        var(self, axes, keepdims, ddof)
+    }
+    /// Standard deviation over `axes`; see [`std`].
+    pub fn std(&self, axes: Option<&[isize]>, keepdims: bool, ddof: i32) -> Result<Array> {
+        std(self, axes, keepdims, ddof)
     }
     /// Log-sum-exp over `axes`; see [`logsumexp`].
     pub fn logsumexp(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {

@@ -93,3 +93,31 @@ pub fn isclose(
         Ok(close)
     }
 }
+
+/// Bool scalar: every element of `a` and `b` is close ([`isclose`] with the same
+/// arguments, broadcasting `a` and `b`). MLX's defaults: `rtol = 1e-5`, `atol = 1e-8`,
+/// `equal_nan = false`.
+pub fn allclose(
+    a: impl ToOperand,
+    b: impl ToOperand,
+    rtol: f64,
+    atol: f64,
+    equal_nan: bool,
+) -> Result<Array> {
+    super::all(&isclose(a, b, rtol, atol, equal_nan)?, None, false)
+}
+
+/// Bool scalar: `a` and `b` have the same shape and equal elements (dtypes may differ; with
+/// `equal_nan`, NaNs compare equal). Different shapes give `false`, not an error (as MLX).
+pub fn array_equal(a: &Array, b: &Array, equal_nan: bool) -> Result<Array> {
+    if a.shape() != b.shape() {
+        return Ok(Array::scalar(false));
+    }
+    let eq = equal(a, b)?;
+    let eq = if equal_nan && (a.dtype().is_inexact() || b.dtype().is_inexact()) {
+        logical_or(&eq, &logical_and(&isnan(a)?, &isnan(b)?)?)?
+    } else {
+        eq
+    };
+    super::all(&eq, None, false)
+}

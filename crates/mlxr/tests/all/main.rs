@@ -4,12 +4,14 @@
 mod common;
 
 mod binary;
+mod composite;
 mod core;
 mod creation;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
 mod cuda_nvrtc;
+mod einsum;
 mod io;
 mod matmul;
 mod reduce;

@@ -151,6 +151,152 @@ fn sum_prod_max_min_all_any_every_dtype_and_layout() {
 }
 
 #[test]
+fn mean_var_std_count_nonzero_every_dtype_and_layout() {
+    on_each_device(|_| {
+        let mut inputs = Vec::new();
+        for (i, &dt) in Dtype::ALL.iter().enumerate() {
+            for layout in 0..3 {
+                let x = input(dt, layout, -3.0, 3.0, 500 + i as u64 * 3 + layout as u64);
+                inputs.push((dt, layout, x));
+            }
+        }
+        let vdt = |d: Dtype| {
+            if d.is_complex() {
+                Dtype::Float32
+            } else {
+                mlx_float_dtype(d)
+            }
+        };
+        let cases: Vec<_> = inputs
+            .iter()
+            .map(|(dt, _, x)| {
+                let acc = if dt.is_complex() { "np.complex128" } else { "np.float64" };
+                (
+                    format!(
+                        "out = []\nfor ax in {axes}:\n    for k in (False, True):\n        \
+                         y = x.astype({acc})\n        \
+                         out.append(np.mean(y, axis=ax, keepdims=k).astype(np.{md}))\n        \
+                         for dd in (0, 1):\n            \
+                         out.append(np.var(y, axis=ax, keepdims=k, ddof=dd).astype(np.{vd}))\n            \
+                         out.append(np.std(y, axis=ax, keepdims=k, ddof=dd).astype(np.{vd}))\n        \
+                         out.append(np.asarray(np.count_nonzero(x, axis=ax, keepdims=k)).astype(np.int32))\n",
+                        axes = py_axes(),
+                        md = np_name(mlx_float_dtype(*dt)),
+                        vd = np_name(vdt(*dt)),
+                    ),
+                    vec![("x", x)],
+                )
+            })
+            .collect();
+        let refs = numpy_batch(&cases);
+        for ((dt, layout, x), want) in inputs.iter().zip(&refs) {
+            let mut w = want.iter();
+            for (ax, axs) in AXES {
+                for k in [false, true] {
+                    let what =
+                        |op: &str| format!("{op} {dt} layout {layout} axes {axs} keepdims {k}");
+                    let md = mlx_float_dtype(*dt);
+                    check(
+                        &ops::mean(x, ax, k).unwrap(),
+                        w.next().unwrap(),
+                        md,
+                        &what("mean"),
+                    );
+                    for dd in [0, 1] {
+                        // Half-precision variance rounds the mean and every deviation,
+                        // so allow a few ulps.
+                        let vd = vdt(*dt);
+                        let (r, a) = tol(vd);
+                        let v = ops::var(x, ax, k, dd).unwrap();
+                        assert_eq!(v.dtype(), vd);
+                        assert_close(
+                            &v,
+                            w.next().unwrap(),
+                            r * 4.0,
+                            a * 4.0,
+                            &what(&format!("var ddof {dd}")),
+                        );
+                        let sd = ops::std(x, ax, k, dd).unwrap();
+                        assert_eq!(sd.dtype(), vd);
+                        assert_close(
+                            &sd,
+                            w.next().unwrap(),
+                            r * 4.0,
+                            a * 4.0,
+                            &what(&format!("std ddof {dd}")),
+                        );
+                    }
+                    check(
+                        &ops::count_nonzero(x, ax, k).unwrap(),
+                        w.next().unwrap(),
+                        Dtype::Int32,
+                        &what("count_nonzero"),
+                    );
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn mean_var_edge_cases_match_mlx() {
+    // Values printed by MLX 0.32.4.
+    let f = |v: &[f32]| Array::from_slice(v, &[v.len()]).unwrap();
+    let item = |a: mlxr::Result<Array>| a.unwrap().item::<f64>().unwrap();
+    assert_eq!(
+        item(ops::var(&f(&[1.0, 2.0]), None, false, 2)),
+        f64::INFINITY
+    );
+    assert_eq!(
+        item(ops::var(&f(&[1.0, 2.0]), None, false, 3)),
+        f64::INFINITY
+    );
+    assert!(item(ops::var(&f(&[1.0]), None, false, 1)).is_nan());
+    assert!((item(ops::var(&f(&[1.0, 2.0]), None, false, -1)) - 1.0 / 6.0).abs() < 1e-7);
+    assert!(item(ops::mean(&f(&[]), None, false)).is_nan());
+    // Integer sums wrap before the mean (MLX: mean([2^31-1, 2^31-1] int32) == -1).
+    let i = Array::from_slice(&[i32::MAX, i32::MAX], &[2]).unwrap();
+    let m = ops::mean(&i, None, false).unwrap();
+    assert_eq!(
+        (m.dtype(), m.item::<f32>().unwrap()),
+        (Dtype::Float32, -1.0)
+    );
+    // float16: the sum overflows to inf before scaling; variance from rounded deviations.
+    let h = |v: &[f32]| f(v).astype(Dtype::Float16).unwrap();
+    assert_eq!(
+        item(ops::mean(&h(&[60000.0, 60000.0]), None, false)),
+        f64::INFINITY
+    );
+    assert_eq!(
+        item(ops::var(&h(&[100.0, 200.0, 300.0]), None, false, 0)),
+        6664.0
+    );
+    assert_eq!(
+        item(ops::var(&h(&[10001.0, 10002.0, 10003.0]), None, false, 0)),
+        0.0
+    );
+    assert_eq!(
+        item(ops::std(&h(&[1.0, 2.0, 4.0]), None, false, 1)),
+        1.52734375
+    );
+    let c = Array::from_slice(
+        &[
+            mlxr::Complex32::new(1.0, 2.0),
+            mlxr::Complex32::new(3.0, -1.0),
+        ],
+        &[2],
+    )
+    .unwrap();
+    let v = ops::var(&c, None, false, 0).unwrap();
+    assert_eq!(
+        (v.dtype(), v.item::<f32>().unwrap()),
+        (Dtype::Float32, 3.25)
+    );
+    assert!(ops::mean(&f(&[1.0]), Some(&[1]), false).is_err());
+    assert!(ops::var(&f(&[1.0]), Some(&[0, -1]), false, 0).is_err());
+}
+
+#[test]
 fn array_methods_match_ops() {
     let x = rand(&[2, 3], Dtype::Float32, -1.0, 1.0, 5);
     let same =
@@ -190,6 +336,18 @@ fn array_methods_match_ops() {
     same(
         x.logsumexp(None, false).unwrap(),
         ops::logsumexp(&x, None, false).unwrap(),
+    );
+    same(
+        x.mean(Some(&[0]), true).unwrap(),
+        ops::mean(&x, Some(&[0]), true).unwrap(),
+    );
+    same(
+        x.var(None, false, 1).unwrap(),
+        ops::var(&x, None, false, 1).unwrap(),
+    );
+    same(
+        x.std(Some(&[-1]), false, 0).unwrap(),
+        ops::std(&x, Some(&[-1]), false, 0).unwrap(),
     );
     same(
         x.softmax(Some(&[-1]), false).unwrap(),
