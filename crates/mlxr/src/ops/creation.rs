@@ -171,6 +171,35 @@ pub fn tri(n: usize, m: Option<usize>, k: isize, dtype: Option<Dtype>) -> Result
     ))
 }
 
+/// The mask of tril/triu (`tri` of the last two axes of `a`) and a zero of `a`'s dtype.
+fn tri_mask(a: &Array, k: isize, op: &str) -> Result<(Array, Array)> {
+    if a.ndim() < 2 {
+        return Err(Error::InvalidArgument(format!(
+            "{op}: the array must be at least 2-D, got shape {:?}",
+            a.shape()
+        )));
+    }
+    let (n, m) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
+    Ok((
+        tri(n, Some(m), k, Some(Dtype::Bool))?,
+        zeros(&[], Some(a.dtype()))?,
+    ))
+}
+
+/// The lower triangle of the last two axes of `a`: elements on and below diagonal `k`,
+/// zeros above (MLX: `where(tri(.., k), a, 0)`; the dtype is kept).
+pub fn tril(a: &Array, k: isize) -> Result<Array> {
+    let (mask, zero) = tri_mask(a, k, "tril")?;
+    super::where_(&mask, a, &zero)
+}
+
+/// The upper triangle of the last two axes of `a`: elements on and above diagonal `k`,
+/// zeros below (MLX: `where(tri(.., k - 1), 0, a)`; the dtype is kept).
+pub fn triu(a: &Array, k: isize) -> Result<Array> {
+    let (mask, zero) = tri_mask(a, k - 1, "triu")?;
+    super::where_(&mask, &zero, a)
+}
+
 /// Coordinate arrays from 1-D coordinate vectors (other arrays are flattened). With
 /// `indexing` `"xy"` (Cartesian, the default in MLX/NumPy) the first two output axes are
 /// swapped; `"ij"` keeps matrix order. `sparse` returns broadcastable arrays with size-1

@@ -660,6 +660,28 @@ pub fn diag(a: &Array, k: isize) -> Result<Array> {
     }
 }
 
+/// MLX's `trace`: the sums of the diagonals at `offset` between `axis1` and `axis2`
+/// (`sum(astype(diagonal(a, ..), dtype), -1)`, with `dtype` defaulting to `a`'s; the sum
+/// follows `sum`'s dtype rules, so bool and small integers give int32, small unsigned
+/// ones uint32).
+pub fn trace(
+    a: &Array,
+    offset: isize,
+    axis1: isize,
+    axis2: isize,
+    dtype: Option<Dtype>,
+) -> Result<Array> {
+    if a.ndim() < 2 {
+        return Err(Error::InvalidArgument(format!(
+            "trace: the array must have at least two dimensions, but got shape {:?}",
+            a.shape()
+        )));
+    }
+    let d = diagonal(a, offset, axis1, axis2)?;
+    let d = astype(&d, dtype.unwrap_or(a.dtype()))?;
+    super::sum(&d, Some(&[-1]), false)
+}
+
 /// `a` with at least one axis (0-d becomes shape `[1]`).
 pub fn atleast_1d(a: &Array) -> Result<Array> {
     match a.ndim() {
@@ -791,6 +813,16 @@ impl Array {
     /// See [`diagonal`].
     pub fn diagonal(&self, offset: isize, axis1: isize, axis2: isize) -> Result<Array> {
         diagonal(self, offset, axis1, axis2)
+    }
+    /// See [`trace`].
+    pub fn trace(
+        &self,
+        offset: isize,
+        axis1: isize,
+        axis2: isize,
+        dtype: Option<Dtype>,
+    ) -> Result<Array> {
+        trace(self, offset, axis1, axis2, dtype)
     }
     /// See [`view`].
     pub fn view(&self, dtype: Dtype) -> Result<Array> {

@@ -486,6 +486,17 @@ impl Primitive for Diagonal {
         "Diagonal".into()
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    equivalent_by_eq!();
+}
+
+impl Diagonal {
+    /// The diagonal view (metadata only, the same on every device).
+    fn eval_view(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let d = inputs[0].data()?;
         let out_shape = outputs[0].shape();
         let (a1, a2) = (self.axis1, self.axis2);
@@ -512,7 +523,6 @@ impl Primitive for Diagonal {
         ));
         Ok(())
     }
-    equivalent_by_eq!();
 }
 
 /// A square matrix with the 1-D input on diagonal `k` and zeros elsewhere.

@@ -26,6 +26,17 @@ impl Primitive for Slice {
         "Slice".into()
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_view(inputs, outputs)
+    }
+    equivalent_by_eq!();
+}
+
+impl Slice {
+    /// The strided view (metadata only, the same on every device).
+    fn eval_view(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let d = inputs[0].data()?;
         let out = &outputs[0];
         let strides: Vec<isize> = d
@@ -53,7 +64,6 @@ impl Primitive for Slice {
         ));
         Ok(())
     }
-    equivalent_by_eq!();
 }
 
 /// A view with explicit shape, strides and offset (in elements) over the input's elements
@@ -78,6 +88,27 @@ impl Primitive for AsStrided {
         if !d.flags.row_contiguous {
             d = copy_to_contiguous(&d, x.shape(), x.dtype(), x.dtype())?;
         }
+        self.set_view(d, outputs);
+        Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        use crate::backend::cuda;
+        let x = &inputs[0];
+        let mut d = x.data()?;
+        if !d.flags.row_contiguous {
+            let (g, st) = cuda::resolve(outputs[0].stream())?;
+            d = cuda::copy::copy_to_contiguous(g, st, &d, x.shape(), x.dtype(), x.dtype())?;
+        }
+        self.set_view(d, outputs);
+        Ok(())
+    }
+    equivalent_by_eq!();
+}
+
+impl AsStrided {
+    /// Set the output to the view over the row-contiguous `d` (metadata only).
+    fn set_view(&self, d: Data, outputs: &[Array]) {
         let offset = if outputs[0].size() > 0 {
             d.offset + self.offset
         } else {
@@ -90,7 +121,5 @@ impl Primitive for AsStrided {
             offset,
             None,
         ));
-        Ok(())
     }
-    equivalent_by_eq!();
 }

@@ -294,3 +294,32 @@ fn meshgrid_matches_numpy() {
         assert!(e.to_string().contains("indexing"), "{e}");
     });
 }
+
+#[test]
+fn tril_triu_match_numpy() {
+    on_each_device(|_| {
+        let mut got = vec![];
+        let mut cases: Cases = vec![];
+        for (i, &dt) in crate::shape::TEST_DTYPES.iter().enumerate() {
+            for (what, x) in crate::shape::layouts(&[2, 4, 5], dt, 10 + 5 * i as u64) {
+                for k in [0isize, 2, -1, -9] {
+                    got.push((format!("{what} tril {k}"), ops::tril(&x, k).unwrap()));
+                    cases.push((format!("out = np.tril(x, {k})"), vec![("x", x.clone())]));
+                    got.push((format!("{what} triu {k}"), ops::triu(&x, k).unwrap()));
+                    cases.push((format!("out = np.triu(x, {k})"), vec![("x", x.clone())]));
+                }
+            }
+        }
+        let e = Array::from_slice::<f32>(&[], &[0, 3]).unwrap();
+        got.push(("empty tril".into(), ops::tril(&e, 0).unwrap()));
+        cases.push(("out = np.zeros((0, 3), np.float32)".into(), vec![]));
+        let want = run_cases(&cases);
+        for ((what, g), w) in got.iter().zip(&want) {
+            check_exact(g, &w[0], what);
+        }
+        let v = rand(&[3], Dtype::Float32, 0.0, 1.0, 1);
+        let err = ops::tril(&v, 0).unwrap_err();
+        assert!(err.to_string().contains("2-D"), "{err}");
+        assert!(ops::triu(&Array::scalar(1.0f32), 0).is_err());
+    });
+}

@@ -872,3 +872,60 @@ fn contiguous_copies_only_when_needed() {
         );
     });
 }
+
+#[test]
+fn trace_matches_numpy() {
+    on_each_device(|_| {
+        // MLX: sum(astype(diagonal(a), dtype), -1), with sum's output dtypes.
+        let sum_dtype = |d: Dtype| match d {
+            Dtype::Bool | Dtype::Int8 | Dtype::Int16 => Dtype::Int32,
+            Dtype::Uint8 | Dtype::Uint16 => Dtype::Uint32,
+            d => d,
+        };
+        let mut got = vec![];
+        let mut cases: Cases = vec![];
+        let specs = [
+            (Dtype::Float32, None, 0isize, 0isize, 1isize),
+            (Dtype::Int8, None, 1, 0, 2),
+            (Dtype::Bool, None, -1, 2, 1),
+            (Dtype::Uint8, None, 0, -1, -2),
+            (Dtype::Int32, Some(Dtype::Float16), 2, 1, 2),
+            (Dtype::Complex64, None, 0, 0, 1),
+            (Dtype::Float64, Some(Dtype::Int64), -2, 0, 2),
+            (Dtype::Float32, None, 9, 0, 1),
+        ];
+        for (i, &(dt, to, off, a1, a2)) in specs.iter().enumerate() {
+            for (what, x) in layouts(&[3, 4, 5], dt, 20 + 5 * i as u64) {
+                let g = ops::trace(&x, off, a1, a2, to).unwrap();
+                let want_dt = sum_dtype(to.unwrap_or(dt));
+                assert_eq!(g.dtype(), want_dt, "{what}");
+                got.push((format!("{what} trace {off} {a1} {a2} {to:?}"), g));
+                let acc = if want_dt == Dtype::Complex64 {
+                    "complex128"
+                } else {
+                    "float64"
+                };
+                cases.push((
+                    format!(
+                        "dg = np.diagonal(x, {off}, {a1}, {a2}).astype(np.{})\nout = dg.astype(np.{acc}).sum(-1).astype(np.{})",
+                        np_name(to.unwrap_or(dt)),
+                        np_name(want_dt)
+                    ),
+                    vec![("x", x)],
+                ));
+            }
+        }
+        let want = run_cases(&cases);
+        for ((what, g), w) in got.iter().zip(&want) {
+            let (r, a) = tol(g.dtype());
+            assert_eq!(g.dtype(), w[0].dtype(), "{what}");
+            assert_close(g, &w[0], r * 4.0, a * 4.0, what);
+        }
+        let m = rand(&[3, 3], Dtype::Float32, 0.0, 1.0, 1);
+        assert_eq!(m.trace(0, 0, 1, None).unwrap().shape(), &[] as &[usize]);
+        let err = ops::trace(&rand(&[3], Dtype::Float32, 0.0, 1.0, 1), 0, 0, 1, None).unwrap_err();
+        assert!(err.to_string().contains("two dimensions"), "{err}");
+        assert!(ops::trace(&m, 0, 0, 0, None).is_err());
+        assert!(ops::trace(&m, 0, 0, 2, None).is_err());
+    });
+}
