@@ -849,20 +849,3 @@ impl Array {
         flatten(self, 0, -1)
     }
 }
-
-/// Sum of the diagonal with `offset` over `axis1`/`axis2` (the remaining axes stay), as
-/// MLX's `trace`; `dtype` converts the result (None: [`super::sum`]'s dtype).
-pub fn trace(
-    a: &Array,
-    offset: isize,
-    axis1: isize,
-    axis2: isize,
-    dtype: Option<crate::Dtype>,
-) -> Result<Array> {
-    let d = diagonal(a, offset, axis1, axis2)?;
-    let s = super::sum(&d, Some(&[-1]), false)?;
-    match dtype {
-        Some(t) => super::astype(&s, t),
-        None => Ok(s),
-    }
-}

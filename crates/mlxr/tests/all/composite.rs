@@ -63,7 +63,7 @@ fn trace_matches_numpy() {
         let want = numpy(
             "out = [np.trace(a, 0, 0, 1).astype(np.int32), np.trace(a, 1, 2, 0).astype(np.int32), \
              np.trace(a, -2, 1, 2).astype(np.int32), np.trace(f).astype(np.float32), \
-             np.trace(f).astype(np.float64), np.trace(f.T, 1).astype(np.float32)]",
+             np.trace(f.astype(np.float64)), np.trace(f.T, 1).astype(np.float32)]",
             &[("a", &a), ("f", &f)],
         );
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
