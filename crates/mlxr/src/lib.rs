@@ -20,6 +20,7 @@ pub mod eval;
 pub mod ops;
 pub mod primitive;
 pub mod primitives;
+pub mod random;
 pub mod repr;
 
 pub use array::{Array, Data};

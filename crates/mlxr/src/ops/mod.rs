@@ -4,10 +4,16 @@
 //! stream (see [`crate::with_stream`]). Files mirror `primitives/`.
 
 pub mod cast;
+pub mod indexing;
+pub mod scan;
 pub mod shape;
+pub mod sort;
 
 pub use cast::*;
+pub use indexing::*;
+pub use scan::*;
 pub use shape::*;
+pub use sort::*;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

@@ -3,4 +3,8 @@
 //! transformation rules sit beside it.
 
 pub mod cast;
+pub mod indexing;
+pub mod random;
+pub mod scan;
 pub mod shape;
+pub mod sort;

@@ -4,3 +4,7 @@
 mod common;
 
 mod core;
+mod indexing;
+mod random;
+mod scan;
+mod sort;

@@ -4,6 +4,10 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod indexing;
+pub mod random;
+pub mod scan;
+pub mod sort;
 pub mod strided;
 
 /// Elements below which a kernel runs on one thread.
