@@ -121,8 +121,7 @@ fn bitwise_op(a: impl ToOperand, b: impl ToOperand, op: BinaryOp) -> Result<Arra
             b.dtype()
         )));
     }
-    let (a, b) = if dt == Dtype::Bool && matches!(op, BinaryOp::LeftShift | BinaryOp::RightShift)
-    {
+    let (a, b) = if dt == Dtype::Bool && matches!(op, BinaryOp::LeftShift | BinaryOp::RightShift) {
         (astype(&a, Dtype::Uint8)?, astype(&b, Dtype::Uint8)?)
     } else {
         (a, b)

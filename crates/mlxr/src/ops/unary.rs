@@ -155,12 +155,7 @@ pub fn round(a: &Array, decimals: i32) -> Result<Array> {
 /// Replace NaN by `nan`, `+inf` by `posinf` and `-inf` by `neginf` (defaults: the
 /// largest and lowest finite values of the dtype). Integer and bool arrays are returned
 /// unchanged; complex is an error (as MLX). Unlike MLX 0.32, float64 is supported.
-pub fn nan_to_num(
-    a: &Array,
-    nan: f64,
-    posinf: Option<f64>,
-    neginf: Option<f64>,
-) -> Result<Array> {
+pub fn nan_to_num(a: &Array, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> Result<Array> {
     let dt = a.dtype();
     if !dt.is_inexact() {
         return Ok(a.clone());
@@ -210,7 +205,37 @@ macro_rules! unary_methods {
 }
 
 unary_methods!(
-    abs, exp, expm1, log, log1p, log2, log10, sqrt, rsqrt, square, reciprocal, sin, cos, tan,
-    sinh, cosh, tanh, sigmoid, floor, ceil, conj, real, imag, isnan, isinf, isfinite, negative,
-    sign, logical_not, bitwise_invert, stop_gradient, erf, erfinv
+    abs,
+    exp,
+    expm1,
+    log,
+    log1p,
+    log2,
+    log10,
+    sqrt,
+    rsqrt,
+    square,
+    reciprocal,
+    sin,
+    cos,
+    tan,
+    sinh,
+    cosh,
+    tanh,
+    sigmoid,
+    floor,
+    ceil,
+    conj,
+    real,
+    imag,
+    isnan,
+    isinf,
+    isfinite,
+    negative,
+    sign,
+    logical_not,
+    bitwise_invert,
+    stop_gradient,
+    erf,
+    erfinv
 );

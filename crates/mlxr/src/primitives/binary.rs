@@ -122,9 +122,9 @@ impl BinaryOp {
         use BinaryOp::*;
         let name = self.op_name();
         match self {
-            Remainder | ArcTan2 if input.is_complex() => Err(Error::Dtype(format!(
-                "[{name}] Not supported for {input}."
-            ))),
+            Remainder | ArcTan2 if input.is_complex() => {
+                Err(Error::Dtype(format!("[{name}] Not supported for {input}.")))
+            }
             Divide | ArcTan2 | LogAddExp if !input.is_inexact() => Err(Error::Dtype(format!(
                 "[{name}] expects floating point inputs, got {input}."
             ))),

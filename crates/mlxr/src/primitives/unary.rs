@@ -200,11 +200,7 @@ impl UnaryOp {
     pub fn output_dtype(&self, input: Dtype) -> Result<Dtype> {
         use UnaryOp::*;
         let name = self.op_name();
-        let unsupported = || {
-            Err(Error::Dtype(format!(
-                "[{name}] Not supported for {input}."
-            )))
-        };
+        let unsupported = || Err(Error::Dtype(format!("[{name}] Not supported for {input}.")));
         match self {
             Expm1 | Sigmoid | Erf | ErfInv | Floor | Ceil if input.is_complex() => unsupported(),
             NanToNum { .. } if input.is_complex() => unsupported(),

@@ -95,7 +95,10 @@ fn binary_output_dtypes_match_mlx() {
             let f: Vec<&str> = line.split_whitespace().collect();
             let op = binary_by_name(f[0]);
             for (i, &dt) in Dtype::ALL.iter().enumerate() {
-                let x = Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap().astype(dt).unwrap();
+                let x = Array::from_slice(&[1.0f32, 2.0], &[2])
+                    .unwrap()
+                    .astype(dt)
+                    .unwrap();
                 let r = op(&x, &x).and_then(|r| {
                     r.eval()?;
                     Ok(r)
@@ -146,9 +149,15 @@ const CASES: &[(&str, &str, f64, f64)] = &[
 ];
 
 fn supported(op: &str, dt: Dtype) -> bool {
-    let table = MLX_BINARY_DTYPES
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(op.trim_end_matches("_q").trim_end_matches("_r").replace("divmod", "remainder").as_str()));
+    let table = MLX_BINARY_DTYPES.lines().find(|l| {
+        l.split_whitespace().next()
+            == Some(
+                op.trim_end_matches("_q")
+                    .trim_end_matches("_r")
+                    .replace("divmod", "remainder")
+                    .as_str(),
+            )
+    });
     let f: Vec<&str> = table.unwrap().split_whitespace().collect();
     let i = Dtype::ALL.iter().position(|&d| d == dt).unwrap();
     f[i + 1] != "ERR"
@@ -167,14 +176,19 @@ fn layouts<'a>(
     let t = |x: &Array| ops::transpose(x).unwrap();
     vec![
         (a.clone(), b.clone(), "a", "b"),
-        (t(a), t(b), "a.T", "b.T"),                       // same dense non-row layout
-        (t(a), ops::reshape(b, &[6, 5]).unwrap(), "a.T", "b.reshape(6, 5)"), // mixed strides
-        (a.clone(), r.clone(), "a", "r"),                 // row broadcast
-        (c.clone(), r.clone(), "c", "r"),                 // outer broadcast
-        (s.clone(), b.clone(), "s", "b"),                 // 0-d with array
+        (t(a), t(b), "a.T", "b.T"), // same dense non-row layout
+        (
+            t(a),
+            ops::reshape(b, &[6, 5]).unwrap(),
+            "a.T",
+            "b.reshape(6, 5)",
+        ), // mixed strides
+        (a.clone(), r.clone(), "a", "r"), // row broadcast
+        (c.clone(), r.clone(), "c", "r"), // outer broadcast
+        (s.clone(), b.clone(), "s", "b"), // 0-d with array
         (a.clone(), s.clone(), "a", "s"),
-        (s.clone(), s.clone(), "s", "s"),                 // 0-d result
-        (e.clone(), r.clone(), "e", "r"),                 // empty
+        (s.clone(), s.clone(), "s", "s"), // 0-d result
+        (e.clone(), r.clone(), "e", "r"), // empty
     ]
 }
 
@@ -204,11 +218,24 @@ fn binary_ops_match_numpy_on_every_dtype_and_layout() {
                     continue;
                 }
                 // unsigned inputs stay in range; shifts use non-negative counts
-                let (lo, hi) = if dt.is_unsigned() { (0.0, hi.max(4.0)) } else { (lo, hi) };
+                let (lo, hi) = if dt.is_unsigned() {
+                    (0.0, hi.max(4.0))
+                } else {
+                    (lo, hi)
+                };
                 let seed = (k * 100 + j) as u64;
                 let g = |shape: &[usize], s: u64| rand(shape, dt, lo, hi, seed * 7 + s);
                 let s = ops::reshape(&g(&[1], 5), &[]).unwrap();
-                inputs.push((op, dt, g(&[5, 6], 1), g(&[5, 6], 2), g(&[1, 6], 3), g(&[5, 1], 4), s, g(&[0, 6], 6)));
+                inputs.push((
+                    op,
+                    dt,
+                    g(&[5, 6], 1),
+                    g(&[5, 6], 2),
+                    g(&[1, 6], 3),
+                    g(&[5, 1], 4),
+                    s,
+                    g(&[0, 6], 6),
+                ));
             }
         }
         let mut cases = Vec::new();
@@ -217,9 +244,15 @@ fn binary_ops_match_numpy_on_every_dtype_and_layout() {
             let expr = CASES.iter().find(|c| c.0 == *op).unwrap().1;
             let f = binary_by_name(op);
             let ls = layouts(a, b, r, c, s, e);
-            let exprs: Vec<String> = ls.iter().map(|(_, _, x, y)| format!("f(np.asarray({x}), np.asarray({y}))")).collect();
+            let exprs: Vec<String> = ls
+                .iter()
+                .map(|(_, _, x, y)| format!("f(np.asarray({x}), np.asarray({y}))"))
+                .collect();
             cases.push((
-                format!("f = lambda x, y: np.asarray({expr})\nout = [{}]", exprs.join(", ")),
+                format!(
+                    "f = lambda x, y: np.asarray({expr})\nout = [{}]",
+                    exprs.join(", ")
+                ),
                 vec![("a", a), ("b", b), ("r", r), ("c", c), ("s", s), ("e", e)],
             ));
             let outs: Vec<(Array, String)> = ls
@@ -233,7 +266,11 @@ fn binary_ops_match_numpy_on_every_dtype_and_layout() {
             for ((g, what), w) in outs.iter().zip(w) {
                 assert_eq!(g.shape(), w.shape(), "{what}");
                 if g.dtype() == Dtype::Bool || g.dtype().is_integer() {
-                    assert_eq!(g.to_vec::<i64>().unwrap(), w.to_vec::<i64>().unwrap(), "{what}\n got {g}\nwant {w}");
+                    assert_eq!(
+                        g.to_vec::<i64>().unwrap(),
+                        w.to_vec::<i64>().unwrap(),
+                        "{what}\n got {g}\nwant {w}"
+                    );
                 } else {
                     check(g, &w, what);
                 }
@@ -249,10 +286,19 @@ fn division_and_integer_edge_cases() {
         let j = Array::from_slice(&[2i32, 2, -2, -2, 0, 0, 0, -1, 1], &[9]).unwrap();
         let v = |a: mlxr::Result<Array>| a.unwrap().to_vec::<i64>().unwrap();
         // Python rounding; MLX: x // 0 == 0 and x % 0 == x; MIN // -1 wraps to MIN
-        assert_eq!(v(ops::floor_divide(&i, &j)), vec![3, -4, -4, 3, 0, 0, 0, i32::MIN as i64, i32::MIN as i64]);
-        assert_eq!(v(ops::remainder(&i, &j)), vec![1, 1, -1, -1, 0, 5, -5, 0, 0]);
+        assert_eq!(
+            v(ops::floor_divide(&i, &j)),
+            vec![3, -4, -4, 3, 0, 0, 0, i32::MIN as i64, i32::MIN as i64]
+        );
+        assert_eq!(
+            v(ops::remainder(&i, &j)),
+            vec![1, 1, -1, -1, 0, 5, -5, 0, 0]
+        );
         let (q, r) = ops::divmod(&i, &j).unwrap();
-        assert_eq!(v(Ok(q)), vec![3, -4, -4, 3, 0, 0, 0, i32::MIN as i64, i32::MIN as i64]);
+        assert_eq!(
+            v(Ok(q)),
+            vec![3, -4, -4, 3, 0, 0, 0, i32::MIN as i64, i32::MIN as i64]
+        );
         assert_eq!(v(Ok(r)), vec![1, 1, -1, -1, 0, 5, -5, 0, 0]);
         // unsigned
         let u = Array::from_slice(&[7u8, 0, 5, 255], &[4]).unwrap();
@@ -273,48 +319,123 @@ fn division_and_integer_edge_cases() {
         // integer power: wraps, 0 for negative exponents (MLX), 0**0 == 1
         let p = Array::from_slice(&[2i32, -1, 1, 0, 3, 0, 2, 3, -2], &[9]).unwrap();
         let e = Array::from_slice(&[-1i32, -1, -2, -1, -3, 0, 31, 40, 3], &[9]).unwrap();
-        assert_eq!(v(ops::power(&p, &e)), vec![0, 0, 0, 0, 0, 1, i32::MIN as i64, 689956897, -8]);
+        assert_eq!(
+            v(ops::power(&p, &e)),
+            vec![0, 0, 0, 0, 0, 1, i32::MIN as i64, 689956897, -8]
+        );
         // float remainder has the divisor's sign; floor division is floor(x / y)
         let nan = f32::NAN;
         let inf = f32::INFINITY;
-        let x = Array::from_slice(&[7.5f32, -7.5, 7.5, -7.5, 5.0, nan, inf, 1.0, -1.0, -6.0], &[10]).unwrap();
-        let y = Array::from_slice(&[2.0f32, 2.0, -2.0, -2.0, 0.0, 1.0, 2.0, inf, inf, 3.0], &[10]).unwrap();
+        let x = Array::from_slice(
+            &[7.5f32, -7.5, 7.5, -7.5, 5.0, nan, inf, 1.0, -1.0, -6.0],
+            &[10],
+        )
+        .unwrap();
+        let y = Array::from_slice(
+            &[2.0f32, 2.0, -2.0, -2.0, 0.0, 1.0, 2.0, inf, inf, 3.0],
+            &[10],
+        )
+        .unwrap();
         let want = numpy(
             "out = [np.remainder(x, y), np.floor(x / y)]",
             &[("x", &x), ("y", &y)],
         );
-        check(&ops::remainder(&x, &y).unwrap(), &want[0], "float remainder");
-        check(&ops::floor_divide(&x, &y).unwrap(), &want[1], "float floor_divide");
+        check(
+            &ops::remainder(&x, &y).unwrap(),
+            &want[0],
+            "float remainder",
+        );
+        check(
+            &ops::floor_divide(&x, &y).unwrap(),
+            &want[1],
+            "float floor_divide",
+        );
         // maximum/minimum propagate NaN from either side
         let m1 = Array::from_slice(&[1.0f32, nan, nan], &[3]).unwrap();
         let m2 = Array::from_slice(&[nan, 1.0, nan], &[3]).unwrap();
-        assert!(ops::maximum(&m1, &m2).unwrap().to_vec::<f32>().unwrap().iter().all(|v| v.is_nan()));
-        assert!(ops::minimum(&m1, &m2).unwrap().to_vec::<f32>().unwrap().iter().all(|v| v.is_nan()));
+        assert!(ops::maximum(&m1, &m2)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .all(|v| v.is_nan()));
+        assert!(ops::minimum(&m1, &m2)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .all(|v| v.is_nan()));
         // NaN is not equal to itself
-        assert_eq!(ops::equal(&m1, &m1).unwrap().to_vec::<bool>().unwrap(), vec![true, false, false]);
-        assert_eq!(ops::not_equal(&m1, &m1).unwrap().to_vec::<bool>().unwrap(), vec![false, true, true]);
+        assert_eq!(
+            ops::equal(&m1, &m1).unwrap().to_vec::<bool>().unwrap(),
+            vec![true, false, false]
+        );
+        assert_eq!(
+            ops::not_equal(&m1, &m1).unwrap().to_vec::<bool>().unwrap(),
+            vec![false, true, true]
+        );
         // logaddexp with infinities
-        let la = Array::from_slice(&[f32::NEG_INFINITY, inf, nan, 1.0, f32::NEG_INFINITY], &[5]).unwrap();
+        let la = Array::from_slice(&[f32::NEG_INFINITY, inf, nan, 1.0, f32::NEG_INFINITY], &[5])
+            .unwrap();
         let lb = Array::from_slice(&[f32::NEG_INFINITY, inf, 1.0, 2.0, 3.0], &[5]).unwrap();
         let want = numpy1("out = np.logaddexp(x, y)", &[("x", &la), ("y", &lb)]);
-        check(&ops::logaddexp(&la, &lb).unwrap(), &want, "logaddexp infinities");
+        check(
+            &ops::logaddexp(&la, &lb).unwrap(),
+            &want,
+            "logaddexp infinities",
+        );
         // shifts: out-of-range counts give 0 / sign fill (as NumPy)
         let s = Array::from_slice(&[1i32, -8, 1, 16, -8], &[5]).unwrap();
         let c = Array::from_slice(&[33i32, 1, -1, 31, 40], &[5]).unwrap();
         assert_eq!(v(ops::left_shift(&s, &c)), vec![0, -16, 0, 0, 0]);
         assert_eq!(v(ops::right_shift(&s, &c)), vec![0, -4, 0, 0, -1]);
         let b8 = Array::from_slice(&[1i8, 1], &[2]).unwrap();
-        assert_eq!(v(ops::left_shift(&b8, Array::from_slice(&[7i8, 8], &[2]).unwrap())), vec![-128, 0]);
+        assert_eq!(
+            v(ops::left_shift(
+                &b8,
+                Array::from_slice(&[7i8, 8], &[2]).unwrap()
+            )),
+            vec![-128, 0]
+        );
         // complex comparisons are lexicographic (as MLX and NumPy)
-        let ca = Array::from_slice(&[Complex32::new(1.0, 2.0), Complex32::new(3.0, 0.0), Complex32::new(1.0, 0.0)], &[3]).unwrap();
-        let cb = Array::from_slice(&[Complex32::new(1.0, 3.0), Complex32::new(2.0, 9.0), Complex32::new(1.0, 0.0)], &[3]).unwrap();
+        let ca = Array::from_slice(
+            &[
+                Complex32::new(1.0, 2.0),
+                Complex32::new(3.0, 0.0),
+                Complex32::new(1.0, 0.0),
+            ],
+            &[3],
+        )
+        .unwrap();
+        let cb = Array::from_slice(
+            &[
+                Complex32::new(1.0, 3.0),
+                Complex32::new(2.0, 9.0),
+                Complex32::new(1.0, 0.0),
+            ],
+            &[3],
+        )
+        .unwrap();
         let bv = |a: mlxr::Result<Array>| a.unwrap().to_vec::<bool>().unwrap();
         assert_eq!(bv(ops::less(&ca, &cb)), vec![true, false, false]);
         assert_eq!(bv(ops::greater_equal(&ca, &cb)), vec![false, true, true]);
-        let mx = ops::maximum(&ca, &cb).unwrap().to_vec::<Complex32>().unwrap();
-        assert_eq!(mx, vec![Complex32::new(1.0, 3.0), Complex32::new(3.0, 0.0), Complex32::new(1.0, 0.0)]);
+        let mx = ops::maximum(&ca, &cb)
+            .unwrap()
+            .to_vec::<Complex32>()
+            .unwrap();
+        assert_eq!(
+            mx,
+            vec![
+                Complex32::new(1.0, 3.0),
+                Complex32::new(3.0, 0.0),
+                Complex32::new(1.0, 0.0)
+            ]
+        );
         // complex division by zero gives infinities (as MLX)
-        let z = ops::divide(&ca, Complex32::new(0.0, 0.0)).unwrap().to_vec::<Complex32>().unwrap();
+        let z = ops::divide(&ca, Complex32::new(0.0, 0.0))
+            .unwrap()
+            .to_vec::<Complex32>()
+            .unwrap();
         assert!(z[0].re.is_infinite() && z[0].im.is_infinite());
     });
 }
@@ -332,14 +453,23 @@ fn weak_scalar_promotion() {
         assert_eq!(ops::multiply(2.0, &h).unwrap().dtype(), Dtype::Float16);
         assert_eq!(ops::add(&bf, 1).unwrap().dtype(), Dtype::Bfloat16);
         assert_eq!(ops::add(&i, 2.5).unwrap().dtype(), Dtype::Float32);
-        assert_eq!(ops::add(&i, 2.5).unwrap().to_vec::<f32>().unwrap(), vec![3.5, 4.5, 5.5]);
+        assert_eq!(
+            ops::add(&i, 2.5).unwrap().to_vec::<f32>().unwrap(),
+            vec![3.5, 4.5, 5.5]
+        );
         assert_eq!(ops::add(&i8a, 1).unwrap().dtype(), Dtype::Int8);
         assert_eq!(ops::add(&b, 1).unwrap().dtype(), Dtype::Int32);
         assert_eq!(ops::add(&b, true).unwrap().dtype(), Dtype::Bool);
         assert_eq!(ops::divide(&i, 2).unwrap().dtype(), Dtype::Float32);
         assert_eq!(ops::divide(&h, 2).unwrap().dtype(), Dtype::Float16);
-        assert_eq!(ops::equal(&u8a, 2).unwrap().to_vec::<bool>().unwrap(), vec![false, true, false]);
-        assert_eq!(ops::add(&h, Complex32::new(0.0, 1.0)).unwrap().dtype(), Dtype::Complex64);
+        assert_eq!(
+            ops::equal(&u8a, 2).unwrap().to_vec::<bool>().unwrap(),
+            vec![false, true, false]
+        );
+        assert_eq!(
+            ops::add(&h, Complex32::new(0.0, 1.0)).unwrap().dtype(),
+            Dtype::Complex64
+        );
         // a scalar that does not fit the array's integer dtype is an error (as MLX)
         let e = ops::add(&u8a, 300).unwrap_err();
         assert!(e.to_string().contains("overflow"), "{e}");
@@ -349,7 +479,11 @@ fn weak_scalar_promotion() {
         assert_eq!(ops::add(1, 2.0).unwrap().dtype(), Dtype::Float32);
         // values stay exact in the array's dtype
         let want = numpy1("out = h * np.float16(2.0) - np.float16(1.0)", &[("h", &h)]);
-        assert_matches(&ops::subtract(&ops::multiply(&h, 2.0).unwrap(), 1.0).unwrap(), &want, "f16 weak");
+        assert_matches(
+            &ops::subtract(&ops::multiply(&h, 2.0).unwrap(), 1.0).unwrap(),
+            &want,
+            "f16 weak",
+        );
     });
 }
 
@@ -386,12 +520,19 @@ fn operators() {
             ((&a + &b).unwrap() * 2.0).unwrap(),
         ];
         for (k, (g, w)) in got.iter().zip(&w).enumerate() {
-            let w = if g.dtype() == Dtype::Int32 { w.astype(Dtype::Int32).unwrap() } else { w.astype(Dtype::Float32).unwrap() };
+            let w = if g.dtype() == Dtype::Int32 {
+                w.astype(Dtype::Int32).unwrap()
+            } else {
+                w.astype(Dtype::Float32).unwrap()
+            };
             assert_matches(g, &w, &format!("operator case {k}"));
         }
         let bb = Array::from_slice(&[true, false], &[2]).unwrap();
         assert_eq!((!&bb).unwrap().to_vec::<bool>().unwrap(), vec![false, true]);
-        assert_eq!((&bb & true).unwrap().to_vec::<bool>().unwrap(), vec![true, false]);
+        assert_eq!(
+            (&bb & true).unwrap().to_vec::<bool>().unwrap(),
+            vec![true, false]
+        );
         // errors come back as Err, never a panic
         assert!((&a & &b).is_err());
         assert!((&a + &rand(&[5], Dtype::Float32, 0.0, 1.0, 1)).is_err());
@@ -413,7 +554,11 @@ fn large_inputs_parallel_paths() {
             ops::multiply(&a, 2.5).unwrap(),
             ops::subtract(1.0, &a).unwrap(),
             ops::maximum(&ops::transpose(&a).unwrap(), &ops::transpose(&b).unwrap()).unwrap(),
-            ops::add(&ops::transpose(&a).unwrap(), &ops::reshape(&b, &[300, 400]).unwrap()).unwrap(),
+            ops::add(
+                &ops::transpose(&a).unwrap(),
+                &ops::reshape(&b, &[300, 400]).unwrap(),
+            )
+            .unwrap(),
             ops::divide(&a, &r).unwrap(),
             ops::multiply(&c, &r).unwrap(),
             // donation: (a + b) is consumed only by the multiply
@@ -447,13 +592,24 @@ fn bad_inputs_are_errors() {
         let i64a = Array::from_slice(&[1i64, 2], &[2]).unwrap();
         let c = Array::from_slice(&[Complex32::new(1.0, 1.0)], &[1]).unwrap();
         let e = ops::add(&f, &g).unwrap_err();
-        assert!(e.to_string().contains("add") && e.to_string().contains("[2]") && e.to_string().contains("[3]"), "{e}");
+        assert!(
+            e.to_string().contains("add")
+                && e.to_string().contains("[2]")
+                && e.to_string().contains("[3]"),
+            "{e}"
+        );
         assert!(matches!(e, mlxr::Error::Shape(_)));
         let e = ops::bitwise_and(&f, &i).unwrap_err();
-        assert!(e.to_string().contains("bitwise_and") && e.to_string().contains("float32"), "{e}");
+        assert!(
+            e.to_string().contains("bitwise_and") && e.to_string().contains("float32"),
+            "{e}"
+        );
         assert!(ops::bitwise_or(&i, 1.5).is_err());
         assert!(ops::left_shift(&f, 1).is_err());
-        assert!(ops::right_shift(&u64a, &i64a).is_err(), "uint64 with int64 promotes to float32");
+        assert!(
+            ops::right_shift(&u64a, &i64a).is_err(),
+            "uint64 with int64 promotes to float32"
+        );
         assert!(ops::remainder(&c, &c).is_err());
         assert!(ops::divmod(&c, &c).is_err());
         assert!(ops::arctan2(&c, &c).is_err());
@@ -487,8 +643,12 @@ fn elementwise_speed() {
     time("sin", &|| ops::sin(&a).unwrap());
     time("sigmoid", &|| ops::sigmoid(&a).unwrap());
     time("maximum", &|| ops::maximum(&a, &b).unwrap());
-    time("add_T", &|| ops::add(&ops::transpose(&a2).unwrap(), &a2).unwrap());
-    time("where", &|| ops::r#where(&ops::greater(&a, 0.5).unwrap(), &a, &b).unwrap());
+    time("add_T", &|| {
+        ops::add(&ops::transpose(&a2).unwrap(), &a2).unwrap()
+    });
+    time("where", &|| {
+        ops::r#where(&ops::greater(&a, 0.5).unwrap(), &a, &b).unwrap()
+    });
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(

@@ -3,7 +3,7 @@
 
 mod common;
 
-mod core;
-mod unary;
 mod binary;
+mod core;
 mod ternary;
+mod unary;

@@ -43,7 +43,17 @@ fn where_matches_numpy() {
                     ops::r#where(&crow, x, s).unwrap(),
                     ops::r#where(&fcond, s, y).unwrap(),
                     ops::r#where(&t(&cond), &t(x), &ops::reshape(y, &[5, 4]).unwrap()).unwrap(),
-                    ops::where_(&ops::reshape(&crow, &[5]).unwrap().astype(Dtype::Bool).unwrap().reshape(&[5]).unwrap(), s, s).unwrap(),
+                    ops::where_(
+                        &ops::reshape(&crow, &[5])
+                            .unwrap()
+                            .astype(Dtype::Bool)
+                            .unwrap()
+                            .reshape(&[5])
+                            .unwrap(),
+                        s,
+                        s,
+                    )
+                    .unwrap(),
                 ],
             ));
             cases.push((
@@ -64,8 +74,15 @@ fn where_matches_numpy() {
         // large (parallel) and empty
         let big_c = rand(&[300, 200], Dtype::Bool, 0.0, 1.0, 5);
         let big_x = rand(&[300, 200], Dtype::Float32, -1.0, 1.0, 6);
-        let w = numpy1("out = np.where(c, x, np.float32(0.5))", &[("c", &big_c), ("x", &big_x)]);
-        assert_matches(&ops::r#where(&big_c, &big_x, 0.5).unwrap(), &w, "large where");
+        let w = numpy1(
+            "out = np.where(c, x, np.float32(0.5))",
+            &[("c", &big_c), ("x", &big_x)],
+        );
+        assert_matches(
+            &ops::r#where(&big_c, &big_x, 0.5).unwrap(),
+            &w,
+            "large where",
+        );
         let e = ops::r#where(&rand(&[0, 3], Dtype::Bool, 0.0, 1.0, 1), 1.0, 2.0).unwrap();
         assert_eq!(e.shape(), &[0, 3]);
         assert_eq!(e.to_vec::<f32>().unwrap(), Vec::<f32>::new());
@@ -73,16 +90,28 @@ fn where_matches_numpy() {
         let h = rand(&[5], Dtype::Float16, 0.0, 1.0, 7);
         let i = Array::from_slice(&[1i32, 5, 9], &[3]).unwrap();
         let c3 = Array::from_slice(&[true, false, true], &[3]).unwrap();
-        assert_eq!(ops::r#where(&ops::reshape(&crow, &[5]).unwrap(), 1.0, &h).unwrap().dtype(), Dtype::Float16);
+        assert_eq!(
+            ops::r#where(&ops::reshape(&crow, &[5]).unwrap(), 1.0, &h)
+                .unwrap()
+                .dtype(),
+            Dtype::Float16
+        );
         assert_eq!(ops::r#where(&c3, 1, &i).unwrap().dtype(), Dtype::Int32);
         assert_eq!(ops::r#where(&c3, 1.5, &i).unwrap().dtype(), Dtype::Float32);
         assert_eq!(ops::r#where(&c3, 1, 2).unwrap().dtype(), Dtype::Int32);
         assert_eq!(ops::r#where(&c3, 1.0, 2).unwrap().dtype(), Dtype::Float32);
         // complex / float conditions: non-zero is true
-        let cc = Array::from_slice(&[Complex32::new(0.0, 1.0), Complex32::new(0.0, 0.0)], &[2]).unwrap();
-        assert_eq!(ops::r#where(&cc, 1, 2).unwrap().to_vec::<i32>().unwrap(), vec![1, 2]);
+        let cc =
+            Array::from_slice(&[Complex32::new(0.0, 1.0), Complex32::new(0.0, 0.0)], &[2]).unwrap();
+        assert_eq!(
+            ops::r#where(&cc, 1, 2).unwrap().to_vec::<i32>().unwrap(),
+            vec![1, 2]
+        );
         let fc = Array::from_slice(&[0.5f32, 0.0, -0.0], &[3]).unwrap();
-        assert_eq!(ops::r#where(&fc, 1, 2).unwrap().to_vec::<i32>().unwrap(), vec![1, 2, 2]);
+        assert_eq!(
+            ops::r#where(&fc, 1, 2).unwrap().to_vec::<i32>().unwrap(),
+            vec![1, 2, 2]
+        );
         // shape mismatch
         let e = ops::r#where(&Array::from_slice(&[true, false], &[2]).unwrap(), &i, 1).unwrap_err();
         assert!(e.to_string().contains("where"), "{e}");
@@ -124,10 +153,19 @@ fn clip_matches_numpy() {
         assert_eq!(c.dtype(), Dtype::Float32);
         assert_eq!(c.to_vec::<f32>().unwrap(), vec![2.5, 5.0, 9.0, 2.5]);
         let b = Array::from_slice(&[true, false], &[2]).unwrap();
-        assert_eq!(ops::clip(&b, Some(0), Some(0)).unwrap().dtype(), Dtype::Int32);
+        assert_eq!(
+            ops::clip(&b, Some(0), Some(0)).unwrap().dtype(),
+            Dtype::Int32
+        );
         // complex: lexicographic maximum/minimum (MLX: clip(1+5j, 0, 1) == 1+0j)
         let z = Array::from_slice(&[Complex32::new(1.0, 5.0)], &[1]).unwrap();
-        assert_eq!(ops::clip(&z, Some(0.0), Some(1.0)).unwrap().to_vec::<Complex32>().unwrap(), vec![Complex32::new(1.0, 0.0)]);
+        assert_eq!(
+            ops::clip(&z, Some(0.0), Some(1.0))
+                .unwrap()
+                .to_vec::<Complex32>()
+                .unwrap(),
+            vec![Complex32::new(1.0, 0.0)]
+        );
         // errors: both bounds None, bound out of the dtype's range, shape mismatch
         let e = ops::clip(&f, None::<f32>, None::<f32>).unwrap_err();
         assert!(e.to_string().contains("clip"), "{e}");
@@ -142,14 +180,38 @@ fn isclose_matches_numpy() {
     on_each_device(|_| {
         let inf = f64::INFINITY;
         let nan = f64::NAN;
-        let a = Array::from_slice(&[1.0, 1e-9, inf, -inf, inf, nan, nan, 1.0, 100.0, 0.0], &[10]).unwrap();
-        let b = Array::from_slice(&[1.00001, 0.0, inf, -inf, -inf, nan, 1.0, 1.0 + 1e-6, 100.001, 1e-8], &[10]).unwrap();
+        let a = Array::from_slice(
+            &[1.0, 1e-9, inf, -inf, inf, nan, nan, 1.0, 100.0, 0.0],
+            &[10],
+        )
+        .unwrap();
+        let b = Array::from_slice(
+            &[
+                1.00001,
+                0.0,
+                inf,
+                -inf,
+                -inf,
+                nan,
+                1.0,
+                1.0 + 1e-6,
+                100.001,
+                1e-8,
+            ],
+            &[10],
+        )
+        .unwrap();
         let mut cases = Vec::new();
         let mut got = Vec::new();
-        let arrays: Vec<(Array, Array)> = [Dtype::Float32, Dtype::Float64, Dtype::Float16, Dtype::Complex64]
-            .iter()
-            .map(|&d| (a.astype(d).unwrap(), b.astype(d).unwrap()))
-            .collect();
+        let arrays: Vec<(Array, Array)> = [
+            Dtype::Float32,
+            Dtype::Float64,
+            Dtype::Float16,
+            Dtype::Complex64,
+        ]
+        .iter()
+        .map(|&d| (a.astype(d).unwrap(), b.astype(d).unwrap()))
+        .collect();
         for (x, y) in &arrays {
             cases.push((
                 "out = [np.isclose(x, y), np.isclose(x, y, equal_nan=True), np.isclose(x, y, rtol=1e-3, atol=1e-4), np.isclose(x[:, None], y[None, :])]"
@@ -160,23 +222,52 @@ fn isclose_matches_numpy() {
                 ops::isclose(x, y, 1e-5, 1e-8, false).unwrap(),
                 ops::isclose(x, y, 1e-5, 1e-8, true).unwrap(),
                 ops::isclose(x, y, 1e-3, 1e-4, false).unwrap(),
-                ops::isclose(&ops::reshape(x, &[10, 1]).unwrap(), &ops::reshape(y, &[1, 10]).unwrap(), 1e-5, 1e-8, false)
-                    .unwrap(),
+                ops::isclose(
+                    &ops::reshape(x, &[10, 1]).unwrap(),
+                    &ops::reshape(y, &[1, 10]).unwrap(),
+                    1e-5,
+                    1e-8,
+                    false,
+                )
+                .unwrap(),
             ]);
         }
         let want = numpy_batch(&cases);
         for (k, (g, w)) in got.iter().zip(want).enumerate() {
             for (j, (g, w)) in g.iter().zip(&w).enumerate() {
                 assert_eq!(g.dtype(), Dtype::Bool);
-                assert_eq!(g.to_vec::<bool>().unwrap(), w.to_vec::<bool>().unwrap(), "isclose dtype #{k} case {j}");
+                assert_eq!(
+                    g.to_vec::<bool>().unwrap(),
+                    w.to_vec::<bool>().unwrap(),
+                    "isclose dtype #{k} case {j}"
+                );
             }
         }
         // integers and bools; a scalar operand
         let i = Array::from_slice(&[1u8, 2], &[2]).unwrap();
         let j = Array::from_slice(&[2u8, 2], &[2]).unwrap();
-        assert_eq!(ops::isclose(&i, &j, 1e-5, 1e-8, false).unwrap().to_vec::<bool>().unwrap(), vec![false, true]);
+        assert_eq!(
+            ops::isclose(&i, &j, 1e-5, 1e-8, false)
+                .unwrap()
+                .to_vec::<bool>()
+                .unwrap(),
+            vec![false, true]
+        );
         let h = Array::from_slice(&[1.0f32, 1.5], &[2]).unwrap();
-        assert_eq!(ops::isclose(&h, 1.0, 1e-5, 1e-8, false).unwrap().to_vec::<bool>().unwrap(), vec![true, false]);
-        assert!(ops::isclose(&h, &Array::from_slice(&[1.0f32; 3], &[3]).unwrap(), 1e-5, 1e-8, false).is_err());
+        assert_eq!(
+            ops::isclose(&h, 1.0, 1e-5, 1e-8, false)
+                .unwrap()
+                .to_vec::<bool>()
+                .unwrap(),
+            vec![true, false]
+        );
+        assert!(ops::isclose(
+            &h,
+            &Array::from_slice(&[1.0f32; 3], &[3]).unwrap(),
+            1e-5,
+            1e-8,
+            false
+        )
+        .is_err());
     });
 }

@@ -148,7 +148,12 @@ fn c_lt(x: C, y: C) -> bool {
 #[inline(always)]
 pub fn c_div(x: C, y: C) -> C {
     let q = x / y;
-    if q.re.is_nan() && q.im.is_nan() && y.re == 0.0 && y.im == 0.0 && !(x.re.is_nan() || x.im.is_nan()) {
+    if q.re.is_nan()
+        && q.im.is_nan()
+        && y.re == 0.0
+        && y.im == 0.0
+        && !(x.re.is_nan() || x.im.is_nan())
+    {
         let s = f32::INFINITY.copysign(y.re);
         C::new(s * x.re, s * x.im)
     } else {
@@ -326,12 +331,12 @@ pub fn binary_cpu(op: BinaryOp, a: &Array, b: &Array, out: Dtype) -> Result<Data
             Dtype::Complex64 => binary_map::<C, C, C, _>(a, b, logaddexp_c),
             _ => Err(unsupported(op, dt)),
         },
-        Equal => compare!(a, b, |x, y| x == y, complex |x, y| x == y),
-        NotEqual => compare!(a, b, |x, y| x != y, complex |x, y| x != y),
-        Less => compare!(a, b, |x, y| x < y, complex |x, y| c_lt(x, y)),
-        LessEqual => compare!(a, b, |x, y| x <= y, complex |x, y| !c_lt(y, x)),
-        Greater => compare!(a, b, |x, y| x > y, complex |x, y| c_lt(y, x)),
-        GreaterEqual => compare!(a, b, |x, y| x >= y, complex |x, y| !c_lt(x, y)),
+        Equal => compare!(a, b, |x, y| x == y, complex | x, y | x == y),
+        NotEqual => compare!(a, b, |x, y| x != y, complex | x, y | x != y),
+        Less => compare!(a, b, |x, y| x < y, complex | x, y | c_lt(x, y)),
+        LessEqual => compare!(a, b, |x, y| x <= y, complex | x, y | !c_lt(y, x)),
+        Greater => compare!(a, b, |x, y| x > y, complex | x, y | c_lt(y, x)),
+        GreaterEqual => compare!(a, b, |x, y| x >= y, complex | x, y | !c_lt(x, y)),
         LogicalAnd | LogicalOr | LogicalXor => {
             if dt != Dtype::Bool {
                 return Err(unsupported(op, dt));
@@ -346,10 +351,14 @@ pub fn binary_cpu(op: BinaryOp, a: &Array, b: &Array, out: Dtype) -> Result<Data
             (BitwiseAnd, Dtype::Bool) => binary_map::<bool, bool, bool, _>(a, b, |x, y| x & y),
             (BitwiseOr, Dtype::Bool) => binary_map::<bool, bool, bool, _>(a, b, |x, y| x | y),
             (_, Dtype::Bool) => binary_map::<bool, bool, bool, _>(a, b, |x, y| x ^ y),
-            (BitwiseAnd, _) => dispatch_int!(dt, T => binary_map::<T, T, T, _>(a, b, |x: T, y: T| x & y),
-                _ => Err(unsupported(op, dt))),
-            (BitwiseOr, _) => dispatch_int!(dt, T => binary_map::<T, T, T, _>(a, b, |x: T, y: T| x | y),
-                _ => Err(unsupported(op, dt))),
+            (BitwiseAnd, _) => {
+                dispatch_int!(dt, T => binary_map::<T, T, T, _>(a, b, |x: T, y: T| x & y),
+                _ => Err(unsupported(op, dt)))
+            }
+            (BitwiseOr, _) => {
+                dispatch_int!(dt, T => binary_map::<T, T, T, _>(a, b, |x: T, y: T| x | y),
+                _ => Err(unsupported(op, dt)))
+            }
             _ => dispatch_int!(dt, T => binary_map::<T, T, T, _>(a, b, |x: T, y: T| x ^ y),
                 _ => Err(unsupported(op, dt))),
         },

@@ -148,9 +148,7 @@ where
         Dtype::Float32 => unary_map::<f32, f32, _>(x, f32f),
         Dtype::Float64 => unary_map::<f64, f64, _>(x, f64f),
         Dtype::Float16 => unary_map::<f16, f16, _>(x, move |v| f16::from_f32(f32f(v.to_f32()))),
-        Dtype::Bfloat16 => {
-            unary_map::<bf16, bf16, _>(x, move |v| bf16::from_f32(f32f(v.to_f32())))
-        }
+        Dtype::Bfloat16 => unary_map::<bf16, bf16, _>(x, move |v| bf16::from_f32(f32f(v.to_f32()))),
         Dtype::Complex64 => match cf {
             Some(cf) => unary_map::<Complex32, Complex32, _>(x, cf),
             None => Err(unsupported(op, x.dtype())),
@@ -198,7 +196,13 @@ pub fn unary_cpu(op: UnaryOp, x: &Array, out: Dtype) -> Result<Data> {
         Exp => float_map(x, op, exp_f32, f64::exp, Some(C::exp)),
         Expm1 => real_map(x, op, f32::exp_m1, f64::exp_m1),
         Log => float_map(x, op, f32::ln, f64::ln, Some(C::ln)),
-        Log1p => float_map(x, op, f32::ln_1p, f64::ln_1p, Some(|z: C| (z + c_one()).ln())),
+        Log1p => float_map(
+            x,
+            op,
+            f32::ln_1p,
+            f64::ln_1p,
+            Some(|z: C| (z + c_one()).ln()),
+        ),
         Log2 => float_map(x, op, f32::log2, f64::log2, Some(C::log2)),
         Log10 => float_map(x, op, f32::log10, f64::log10, Some(C::log10)),
         Sqrt => float_map(x, op, f32::sqrt, f64::sqrt, Some(C::sqrt)),
@@ -273,12 +277,12 @@ pub fn unary_cpu(op: UnaryOp, x: &Array, out: Dtype) -> Result<Data> {
                 }
             }),
             _ => dispatch_int!(dt, T => unary_map::<T, T, _>(x, |v: T| v.sign()),
-                _ => real_map(
-                    x,
-                    op,
-                    |v: f32| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 },
-                    |v: f64| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 },
-                )),
+            _ => real_map(
+                x,
+                op,
+                |v: f32| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 },
+                |v: f64| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 },
+            )),
         },
         Square => match dt {
             Dtype::Bool => unary_map::<bool, bool, _>(x, |v| v),
@@ -305,14 +309,24 @@ pub fn unary_cpu(op: UnaryOp, x: &Array, out: Dtype) -> Result<Data> {
             |z: C| z.re.is_infinite() || z.im.is_infinite(),
             false,
         ),
-        IsPosInf => predicate(x, |v| v == f64::INFINITY, |z: C| z.re == f32::INFINITY, false),
+        IsPosInf => predicate(
+            x,
+            |v| v == f64::INFINITY,
+            |z: C| z.re == f32::INFINITY,
+            false,
+        ),
         IsNegInf => predicate(
             x,
             |v| v == f64::NEG_INFINITY,
             |z: C| z.re == f32::NEG_INFINITY,
             false,
         ),
-        IsFinite => predicate(x, f64::is_finite, |z: C| z.re.is_finite() && z.im.is_finite(), true),
+        IsFinite => predicate(
+            x,
+            f64::is_finite,
+            |z: C| z.re.is_finite() && z.im.is_finite(),
+            true,
+        ),
         LogicalNot => match dt {
             Dtype::Complex64 => unary_map::<C, bool, _>(x, |z| z.re == 0.0 && z.im == 0.0),
             _ => dispatch_all!(dt, T => unary_map::<T, bool, _>(x, |v: T| v == T::default())),
