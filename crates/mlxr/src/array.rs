@@ -88,6 +88,7 @@ impl Data {
     pub fn slice<T: Element>(&self) -> &[T] {
         &self.storage.host().as_slice::<T>()[self.offset..]
     }
+
 }
 
 /// Row-major strides for a shape, in elements.
@@ -460,8 +461,7 @@ impl Array {
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let d = self.data()?;
         let shape = self.shape();
-        let c =
-            crate::backend::cpu::copy::copy_to_contiguous(&d, shape, self.dtype(), self.dtype())?;
+        let c = crate::backend::cpu::copy::copy_to_contiguous(&d, shape, self.dtype(), self.dtype())?;
         Ok(c.host().bytes()[..self.nbytes()].to_vec())
     }
 }

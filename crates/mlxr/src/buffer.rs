@@ -39,8 +39,9 @@ impl HostBuffer {
                 alloc(layout)
             }
         };
-        let ptr = NonNull::new(p)
-            .ok_or_else(|| Error::Device(format!("out of host memory allocating {bytes} bytes")))?;
+        let ptr = NonNull::new(p).ok_or_else(|| {
+            Error::Device(format!("out of host memory allocating {bytes} bytes"))
+        })?;
         Ok(HostBuffer { ptr, bytes })
     }
 
@@ -90,12 +91,7 @@ impl Drop for HostBuffer {
     fn drop(&mut self) {
         if self.bytes > 0 {
             // SAFETY: allocated in `new` with this layout.
-            unsafe {
-                dealloc(
-                    self.ptr.as_ptr(),
-                    Layout::from_size_align_unchecked(self.bytes, ALIGN),
-                )
-            }
+            unsafe { dealloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.bytes, ALIGN)) }
         }
     }
 }

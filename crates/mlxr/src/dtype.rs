@@ -178,7 +178,9 @@ pub fn promote_types(a: Dtype, b: Dtype) -> Dtype {
 }
 
 /// A Rust scalar type that is the element of some dtype.
-pub trait Element: Copy + Send + Sync + 'static + Default + PartialEq + fmt::Debug {
+pub trait Element:
+    Copy + Send + Sync + 'static + Default + PartialEq + fmt::Debug
+{
     /// The dtype of this element type.
     const DTYPE: Dtype;
     /// Convert to f64 (complex: real part; bool: 0/1).
@@ -444,62 +446,20 @@ macro_rules! dispatch_all {
     ($dt:expr, $T:ident => $body:expr) => {{
         use $crate::Dtype as __D;
         match $dt {
-            __D::Bool => {
-                type $T = bool;
-                $body
-            }
-            __D::Uint8 => {
-                type $T = u8;
-                $body
-            }
-            __D::Uint16 => {
-                type $T = u16;
-                $body
-            }
-            __D::Uint32 => {
-                type $T = u32;
-                $body
-            }
-            __D::Uint64 => {
-                type $T = u64;
-                $body
-            }
-            __D::Int8 => {
-                type $T = i8;
-                $body
-            }
-            __D::Int16 => {
-                type $T = i16;
-                $body
-            }
-            __D::Int32 => {
-                type $T = i32;
-                $body
-            }
-            __D::Int64 => {
-                type $T = i64;
-                $body
-            }
-            __D::Float16 => {
-                type $T = $crate::half::f16;
-                $body
-            }
-            __D::Bfloat16 => {
-                type $T = $crate::half::bf16;
-                $body
-            }
-            __D::Float32 => {
-                type $T = f32;
-                $body
-            }
-            __D::Float64 => {
-                type $T = f64;
-                $body
-            }
-            __D::Complex64 => {
-                type $T = $crate::Complex32;
-                $body
-            }
+            __D::Bool => { type $T = bool; $body }
+            __D::Uint8 => { type $T = u8; $body }
+            __D::Uint16 => { type $T = u16; $body }
+            __D::Uint32 => { type $T = u32; $body }
+            __D::Uint64 => { type $T = u64; $body }
+            __D::Int8 => { type $T = i8; $body }
+            __D::Int16 => { type $T = i16; $body }
+            __D::Int32 => { type $T = i32; $body }
+            __D::Int64 => { type $T = i64; $body }
+            __D::Float16 => { type $T = $crate::half::f16; $body }
+            __D::Bfloat16 => { type $T = $crate::half::bf16; $body }
+            __D::Float32 => { type $T = f32; $body }
+            __D::Float64 => { type $T = f64; $body }
+            __D::Complex64 => { type $T = $crate::Complex32; $body }
         }
     }};
 }
@@ -511,54 +471,18 @@ macro_rules! dispatch_real {
     ($dt:expr, $T:ident => $body:expr, _ => $other:expr) => {{
         use $crate::Dtype as __D;
         match $dt {
-            __D::Uint8 => {
-                type $T = u8;
-                $body
-            }
-            __D::Uint16 => {
-                type $T = u16;
-                $body
-            }
-            __D::Uint32 => {
-                type $T = u32;
-                $body
-            }
-            __D::Uint64 => {
-                type $T = u64;
-                $body
-            }
-            __D::Int8 => {
-                type $T = i8;
-                $body
-            }
-            __D::Int16 => {
-                type $T = i16;
-                $body
-            }
-            __D::Int32 => {
-                type $T = i32;
-                $body
-            }
-            __D::Int64 => {
-                type $T = i64;
-                $body
-            }
-            __D::Float16 => {
-                type $T = $crate::half::f16;
-                $body
-            }
-            __D::Bfloat16 => {
-                type $T = $crate::half::bf16;
-                $body
-            }
-            __D::Float32 => {
-                type $T = f32;
-                $body
-            }
-            __D::Float64 => {
-                type $T = f64;
-                $body
-            }
+            __D::Uint8 => { type $T = u8; $body }
+            __D::Uint16 => { type $T = u16; $body }
+            __D::Uint32 => { type $T = u32; $body }
+            __D::Uint64 => { type $T = u64; $body }
+            __D::Int8 => { type $T = i8; $body }
+            __D::Int16 => { type $T = i16; $body }
+            __D::Int32 => { type $T = i32; $body }
+            __D::Int64 => { type $T = i64; $body }
+            __D::Float16 => { type $T = $crate::half::f16; $body }
+            __D::Bfloat16 => { type $T = $crate::half::bf16; $body }
+            __D::Float32 => { type $T = f32; $body }
+            __D::Float64 => { type $T = f64; $body }
             _ => $other,
         }
     }};
@@ -570,22 +494,10 @@ macro_rules! dispatch_float {
     ($dt:expr, $T:ident => $body:expr, _ => $other:expr) => {{
         use $crate::Dtype as __D;
         match $dt {
-            __D::Float16 => {
-                type $T = $crate::half::f16;
-                $body
-            }
-            __D::Bfloat16 => {
-                type $T = $crate::half::bf16;
-                $body
-            }
-            __D::Float32 => {
-                type $T = f32;
-                $body
-            }
-            __D::Float64 => {
-                type $T = f64;
-                $body
-            }
+            __D::Float16 => { type $T = $crate::half::f16; $body }
+            __D::Bfloat16 => { type $T = $crate::half::bf16; $body }
+            __D::Float32 => { type $T = f32; $body }
+            __D::Float64 => { type $T = f64; $body }
             _ => $other,
         }
     }};
@@ -598,38 +510,14 @@ macro_rules! dispatch_int {
     ($dt:expr, $T:ident => $body:expr, _ => $other:expr) => {{
         use $crate::Dtype as __D;
         match $dt {
-            __D::Uint8 => {
-                type $T = u8;
-                $body
-            }
-            __D::Uint16 => {
-                type $T = u16;
-                $body
-            }
-            __D::Uint32 => {
-                type $T = u32;
-                $body
-            }
-            __D::Uint64 => {
-                type $T = u64;
-                $body
-            }
-            __D::Int8 => {
-                type $T = i8;
-                $body
-            }
-            __D::Int16 => {
-                type $T = i16;
-                $body
-            }
-            __D::Int32 => {
-                type $T = i32;
-                $body
-            }
-            __D::Int64 => {
-                type $T = i64;
-                $body
-            }
+            __D::Uint8 => { type $T = u8; $body }
+            __D::Uint16 => { type $T = u16; $body }
+            __D::Uint32 => { type $T = u32; $body }
+            __D::Uint64 => { type $T = u64; $body }
+            __D::Int8 => { type $T = i8; $body }
+            __D::Int16 => { type $T = i16; $body }
+            __D::Int32 => { type $T = i32; $body }
+            __D::Int64 => { type $T = i64; $body }
             _ => $other,
         }
     }};
@@ -647,14 +535,8 @@ mod tests {
         }
         assert_eq!(promote_types(Dtype::Uint8, Dtype::Int8), Dtype::Int16);
         assert_eq!(promote_types(Dtype::Uint64, Dtype::Int8), Dtype::Float32);
-        assert_eq!(
-            promote_types(Dtype::Float16, Dtype::Bfloat16),
-            Dtype::Float32
-        );
+        assert_eq!(promote_types(Dtype::Float16, Dtype::Bfloat16), Dtype::Float32);
         assert_eq!(promote_types(Dtype::Int64, Dtype::Float16), Dtype::Float16);
-        assert_eq!(
-            promote_types(Dtype::Float64, Dtype::Complex64),
-            Dtype::Complex64
-        );
+        assert_eq!(promote_types(Dtype::Float64, Dtype::Complex64), Dtype::Complex64);
     }
 }

@@ -33,24 +33,13 @@ pub trait Primitive: Send + Sync + Debug + Any {
         _argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        Err(Error::Unsupported(format!(
-            "{} has no vjp rule",
-            self.name()
-        )))
+        Err(Error::Unsupported(format!("{} has no vjp rule", self.name())))
     }
 
     /// Jacobian-vector product: the tangents of every output, given the tangents of the
     /// inputs listed in `argnums`.
-    fn jvp(
-        &self,
-        _primals: &[Array],
-        _tangents: &[Array],
-        _argnums: &[usize],
-    ) -> Result<Vec<Array>> {
-        Err(Error::Unsupported(format!(
-            "{} has no jvp rule",
-            self.name()
-        )))
+    fn jvp(&self, _primals: &[Array], _tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
+        Err(Error::Unsupported(format!("{} has no jvp rule", self.name())))
     }
 
     /// Vectorise over the given input axes: returns the outputs and the axis of each output
@@ -60,10 +49,7 @@ pub trait Primitive: Send + Sync + Debug + Any {
         _inputs: &[Array],
         _axes: &[Option<usize>],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        Err(Error::Unsupported(format!(
-            "{} has no vmap rule",
-            self.name()
-        )))
+        Err(Error::Unsupported(format!("{} has no vmap rule", self.name())))
     }
 
     /// Whether `other` is the same operation with the same parameters (for common

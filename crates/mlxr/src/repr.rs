@@ -16,11 +16,7 @@ pub fn format_g(v: f64) -> String {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let p = 6i32;
     let e = format!("{:.*e}", (p - 1) as usize, v);
@@ -113,14 +109,7 @@ fn write_level(
                 if shape.len() == 1 {
                     out.push_str(&elems[base + i]);
                 } else {
-                    write_level(
-                        out,
-                        elems,
-                        &shape[1..],
-                        base + i * inner,
-                        depth + 1,
-                        summarize,
-                    );
+                    write_level(out, elems, &shape[1..], base + i * inner, depth + 1, summarize);
                 }
             }
         }

@@ -75,7 +75,8 @@ pub fn save_npy_bytes(a: &Array) -> Result<Vec<u8>> {
                 .join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     let total = MAGIC.len() + 2 + 2 + header.len() + 1;
     let pad = (64 - total % 64) % 64;
     header.push_str(&" ".repeat(pad));
@@ -169,11 +170,7 @@ pub fn load_npy_bytes(bytes: &[u8]) -> Result<Array> {
     }
     let mut raw = data[..nbytes].to_vec();
     if big && dtype.size() > 1 {
-        let w = if dtype == Dtype::Complex64 {
-            4
-        } else {
-            dtype.size()
-        };
+        let w = if dtype == Dtype::Complex64 { 4 } else { dtype.size() };
         for c in raw.chunks_mut(w) {
             c.reverse();
         }

@@ -3,19 +3,19 @@
 //! a graph node; nothing is computed until evaluation. Ops run on the current default
 //! stream (see [`crate::with_stream`]). Files mirror `primitives/`.
 
-pub mod arith;
-pub mod binary;
 pub mod cast;
 pub mod shape;
-pub mod ternary;
 pub mod unary;
+pub mod binary;
+pub mod ternary;
+pub mod arith;
 
-pub use arith::ScalarOperand;
-pub use binary::*;
 pub use cast::*;
 pub use shape::*;
-pub use ternary::*;
 pub use unary::*;
+pub use binary::*;
+pub use ternary::*;
+pub use arith::ScalarOperand;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};
@@ -62,16 +62,8 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize], op: &str) -> Result<Vec<usize>
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {

@@ -2,8 +2,8 @@
 //! CPU (and GPU) evaluation dispatches to `backend/<device>/<same file name>`, and its
 //! transformation rules sit beside it.
 
-pub mod binary;
 pub mod cast;
 pub mod shape;
-pub mod ternary;
 pub mod unary;
+pub mod binary;
+pub mod ternary;

@@ -30,11 +30,7 @@ pub struct Reshape {
 }
 
 /// Strides that view data of `shape`/`strides` as `new_shape` without copying, if any.
-pub fn reshape_strides(
-    shape: &[usize],
-    strides: &[isize],
-    new_shape: &[usize],
-) -> Option<Vec<isize>> {
+pub fn reshape_strides(shape: &[usize], strides: &[isize], new_shape: &[usize]) -> Option<Vec<isize>> {
     let size: usize = shape.iter().product();
     if size == 0 {
         return Some(row_strides(new_shape));
@@ -51,11 +47,7 @@ pub fn reshape_strides(
     let mut j = 0; // index into new_shape
     while j < new_shape.len() {
         if new_shape[j] == 1 {
-            out[j] = if i < dims.len() {
-                dims[i].1 * dims[i].0 as isize
-            } else {
-                1
-            };
+            out[j] = if i < dims.len() { dims[i].1 * dims[i].0 as isize } else { 1 };
             j += 1;
             continue;
         }

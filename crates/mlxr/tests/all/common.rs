@@ -38,9 +38,7 @@ fn scratch_dir() -> PathBuf {
 /// code must assign `out` (an array or a list/tuple of arrays). Returns the outputs as
 /// mlxr arrays (NumPy's dtype kept).
 pub fn numpy(code: &str, inputs: &[(&str, &Array)]) -> Vec<Array> {
-    numpy_batch(&[(code.to_string(), inputs.to_vec())])
-        .pop()
-        .unwrap()
+    numpy_batch(&[(code.to_string(), inputs.to_vec())]).pop().unwrap()
 }
 
 /// Like [`numpy`] for many cases in one Python process (much faster: start-up is paid

@@ -68,11 +68,8 @@ fn views_share_storage_and_read_correctly() {
         let t = ops::transpose_axes(&a, &[2, 0, 1]).unwrap();
         let want = numpy1("out = a.transpose(2, 0, 1)", &[("a", &a)]);
         assert_matches(&t, &want, "transpose");
-        let b = ops::broadcast_to(
-            &Array::from_slice(&[1.0f32, 2.0, 3.0], &[3, 1]).unwrap(),
-            &[2, 3, 4],
-        )
-        .unwrap();
+        let b = ops::broadcast_to(&Array::from_slice(&[1.0f32, 2.0, 3.0], &[3, 1]).unwrap(), &[2, 3, 4])
+            .unwrap();
         assert_eq!(b.to_vec::<f32>().unwrap()[4], 2.0);
         // reshape of a transposed array must copy, and get row-major order right
         let r = ops::reshape(&t, &[4, -1]).unwrap();
@@ -100,22 +97,12 @@ fn astype_every_pair_matches_numpy() {
     for (fi, &from) in Dtype::ALL.iter().enumerate() {
         for &to in &Dtype::ALL {
             // NumPy has no bfloat16; NumPy leaves out-of-range float→int undefined.
-            if from == Dtype::Bfloat16
-                || to == Dtype::Bfloat16
-                || (from.is_inexact() && to.is_integer())
-            {
+            if from == Dtype::Bfloat16 || to == Dtype::Bfloat16 || (from.is_inexact() && to.is_integer()) {
                 continue;
             }
             got.push((from, to, xs[fi].astype(to).unwrap()));
-            let np_name = if to == Dtype::Bool {
-                "bool_"
-            } else {
-                to.name()
-            };
-            cases.push((
-                format!("out = x.astype(np.{np_name})"),
-                vec![("x", &xs[fi])],
-            ));
+            let np_name = if to == Dtype::Bool { "bool_" } else { to.name() };
+            cases.push((format!("out = x.astype(np.{np_name})"), vec![("x", &xs[fi])]));
         }
     }
     let want = numpy_batch(&cases);
@@ -124,19 +111,10 @@ fn astype_every_pair_matches_numpy() {
     }
     // float -> int in range truncates toward zero
     let f = Array::from_slice(&[-2.7f32, -0.5, 0.5, 2.7, 100.9], &[5]).unwrap();
-    assert_eq!(
-        f.astype(Dtype::Int32).unwrap().to_vec::<i32>().unwrap(),
-        vec![-2, 0, 0, 2, 100]
-    );
-    assert_eq!(
-        f.astype(Dtype::Uint8).unwrap().to_vec::<u8>().unwrap()[4],
-        100
-    );
+    assert_eq!(f.astype(Dtype::Int32).unwrap().to_vec::<i32>().unwrap(), vec![-2, 0, 0, 2, 100]);
+    assert_eq!(f.astype(Dtype::Uint8).unwrap().to_vec::<u8>().unwrap()[4], 100);
     let b = f.astype(Dtype::Bfloat16).unwrap();
-    assert_eq!(
-        b.to_vec::<f32>().unwrap(),
-        vec![-2.703125, -0.5, 0.5, 2.703125, 101.0]
-    );
+    assert_eq!(b.to_vec::<f32>().unwrap(), vec![-2.703125, -0.5, 0.5, 2.703125, 101.0]);
 }
 
 #[test]
@@ -147,10 +125,7 @@ fn laziness_and_detach() {
     assert_eq!(t.inputs().len(), 1);
     t.eval().unwrap();
     assert!(t.is_evaluated());
-    assert!(
-        t.inputs().is_empty(),
-        "evaluated nodes release their inputs"
-    );
+    assert!(t.inputs().is_empty(), "evaluated nodes release their inputs");
     assert!(t.primitive().is_none());
 }
 
@@ -167,32 +142,16 @@ fn deep_graph_does_not_overflow_the_stack() {
 #[test]
 fn repr_matches_mlx() {
     let a = Array::from_slice(&[1.0f32, 2.5, 1e10, 0.1, -3e-7], &[5]).unwrap();
-    assert_eq!(
-        a.to_string(),
-        "array([1, 2.5, 1e+10, 0.1, -3e-07], dtype=float32)"
-    );
+    assert_eq!(a.to_string(), "array([1, 2.5, 1e+10, 0.1, -3e-07], dtype=float32)");
     let b = Array::from_slice(&[1i32, 2, 3, 4], &[2, 2]).unwrap();
-    assert_eq!(
-        b.to_string(),
-        "array([[1, 2],\n       [3, 4]], dtype=int32)"
-    );
+    assert_eq!(b.to_string(), "array([[1, 2],\n       [3, 4]], dtype=int32)");
     assert_eq!(Array::scalar(3.0f32).to_string(), "array(3, dtype=float32)");
     let c = Array::from_slice(&[true, false], &[2]).unwrap();
     assert_eq!(c.to_string(), "array([True, False], dtype=bool)");
     let big: Vec<i32> = (0..2000).collect();
     let d = Array::from_slice(&big, &[2000]).unwrap();
-    assert_eq!(
-        d.to_string(),
-        "array([0, 1, 2, ..., 1997, 1998, 1999], dtype=int32)"
-    );
-    let z = Array::from_slice(
-        &[
-            mlxr::Complex32::new(1.0, 2.0),
-            mlxr::Complex32::new(3.0, -1.0),
-        ],
-        &[2],
-    )
-    .unwrap();
+    assert_eq!(d.to_string(), "array([0, 1, 2, ..., 1997, 1998, 1999], dtype=int32)");
+    let z = Array::from_slice(&[mlxr::Complex32::new(1.0, 2.0), mlxr::Complex32::new(3.0, -1.0)], &[2]).unwrap();
     assert_eq!(z.to_string(), "array([1+2j, 3-1j], dtype=complex64)");
     let e = Array::from_slice::<f32>(&[], &[0, 3]).unwrap();
     assert_eq!(e.to_string(), "array([], dtype=float32)");
@@ -205,9 +164,5 @@ fn gpu_request_is_a_clear_error_without_a_backend() {
     }
     let e = mlxr::Device::gpu(0).unwrap_err();
     assert!(e.to_string().contains("no GPU"), "{e}");
-    assert!(mlxr::set_default_device(mlxr::Device {
-        kind: mlxr::DeviceType::Gpu,
-        index: 0
-    })
-    .is_err());
+    assert!(mlxr::set_default_device(mlxr::Device { kind: mlxr::DeviceType::Gpu, index: 0 }).is_err());
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-mod binary;
 mod core;
-mod ternary;
 mod unary;
+mod binary;
+mod ternary;

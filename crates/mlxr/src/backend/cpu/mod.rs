@@ -2,12 +2,12 @@
 //! arrays. `strided` holds the shared N-d iteration machinery; the other files are named
 //! after the primitive families they implement.
 
-pub mod binary;
 pub mod copy;
 pub mod elementwise;
 pub mod strided;
-pub mod ternary;
 pub mod unary;
+pub mod binary;
+pub mod ternary;
 
 /// Elements below which a kernel runs on one thread.
 pub const PAR_THRESHOLD: usize = 1 << 15;
