@@ -8,12 +8,20 @@ pub mod indexing;
 pub mod scan;
 pub mod shape;
 pub mod sort;
+pub mod unary;
+pub mod binary;
+pub mod ternary;
+pub mod arith;
 
 pub use cast::*;
 pub use indexing::*;
 pub use scan::*;
 pub use shape::*;
 pub use sort::*;
+pub use unary::*;
+pub use binary::*;
+pub use ternary::*;
+pub use arith::ScalarOperand;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

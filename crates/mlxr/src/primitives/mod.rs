@@ -8,3 +8,6 @@ pub mod random;
 pub mod scan;
 pub mod shape;
 pub mod sort;
+pub mod unary;
+pub mod binary;
+pub mod ternary;

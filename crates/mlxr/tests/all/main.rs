@@ -8,3 +8,6 @@ mod indexing;
 mod random;
 mod scan;
 mod sort;
+mod unary;
+mod binary;
+mod ternary;

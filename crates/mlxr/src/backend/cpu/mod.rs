@@ -9,6 +9,9 @@ pub mod random;
 pub mod scan;
 pub mod sort;
 pub mod strided;
+pub mod unary;
+pub mod binary;
+pub mod ternary;
 
 /// Elements below which a kernel runs on one thread.
 pub const PAR_THRESHOLD: usize = 1 << 15;

@@ -1,0 +1,28 @@
+//! Ternary elementwise primitives: `Select` (MLX's primitive behind `where`).
+
+use crate::array::Array;
+use crate::backend::cpu::ternary::select_cpu;
+use crate::error::Result;
+use crate::primitive::Primitive;
+use std::any::Any;
+
+/// `where(cond, x, y)`: inputs are a bool condition and two arrays of the output dtype,
+/// all of the output's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Select;
+
+impl Primitive for Select {
+    fn name(&self) -> String {
+        "Select".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        outputs[0].set_data(select_cpu(&inputs[0], &inputs[1], &inputs[2])?);
+        Ok(())
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        other.as_any().downcast_ref::<Self>() == Some(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
