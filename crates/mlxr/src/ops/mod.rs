@@ -12,6 +12,8 @@ pub mod unary;
 pub mod binary;
 pub mod ternary;
 pub mod arith;
+pub mod reduce;
+pub mod softmax;
 
 pub use cast::*;
 pub use indexing::*;
@@ -22,6 +24,8 @@ pub use unary::*;
 pub use binary::*;
 pub use ternary::*;
 pub use arith::ScalarOperand;
+pub use reduce::*;
+pub use softmax::*;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

@@ -11,3 +11,5 @@ pub mod sort;
 pub mod unary;
 pub mod binary;
 pub mod ternary;
+pub mod reduce;
+pub mod softmax;

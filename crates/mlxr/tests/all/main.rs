@@ -11,3 +11,4 @@ mod sort;
 mod unary;
 mod binary;
 mod ternary;
+mod reduce;

@@ -8,6 +8,8 @@ pub mod indexing;
 pub mod random;
 pub mod scan;
 pub mod sort;
+pub mod reduce;
+pub mod softmax;
 pub mod strided;
 pub mod unary;
 pub mod binary;
