@@ -580,13 +580,33 @@ pub fn slice_update_dynamic(
     ))
 }
 
-impl Array {
-    /// See [`take`].
-    pub fn take(&self, indices: &Array, axis: Option<isize>) -> Result<Array> {
-        take(self, indices, axis)
-    }
-    /// See [`take_along_axis`].
-    pub fn take_along_axis(&self, indices: &Array, axis: Option<isize>) -> Result<Array> {
-        take_along_axis(self, indices, axis)
-    }
+/// MLX's `kron`: the Kronecker product of `a` and `b` (shapes padded with leading 1s
+/// to the same rank; output shape `a.shape[i] * b.shape[i]`; dtype by promotion).
+pub fn kron(a: &Array, b: &Array) -> Result<Array> {
+    let nd = a.ndim().max(b.ndim());
+    let pad = |s: &[usize]| -> Vec<usize> {
+        let mut v = vec![1; nd - s.len()];
+        v.extend_from_slice(s);
+        v
+    };
+    let (sa, sb) = (pad(a.shape()), pad(b.shape()));
+    let ia: Vec<usize> = sa.iter().flat_map(|&d| [d, 1]).collect();
+    let ib: Vec<usize> = sb.iter().flat_map(|&d| [1, d]).collect();
+    let p = super::multiply(&reshape_to(a, &ia)?, &reshape_to(b, &ib)?)?;
+    let out: Vec<usize> = sa.iter().zip(&sb).map(|(x, y)| x * y).collect();
+    reshape_to(&p, &out)
+}
+
+/// MLX's `.at[indices].subtract(updates)`: [`scatter_add`] of `-updates`.
+pub fn scatter_subtract(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+    let u = to_array(updates);
+    let u = if u.dtype() == Dtype::Bool { astype(&u, a.dtype())? } else { u };
+    scatter_op(a, indices, super::negative(&u)?, axes, ScatterReduce::Sum, "scatter_subtract")
+}
+
+/// MLX's `.at[indices].divide(updates)`: [`scatter_prod`] by `1 / updates` (computed in
+/// floating point, then converted to `a`'s dtype, as MLX).
+pub fn scatter_divide(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+    let r = super::divide(1.0, to_array(updates))?;
+    scatter_op(a, indices, r, axes, ScatterReduce::Prod, "scatter_divide")
 }

@@ -1,7 +1,7 @@
 //! Scan ops: `cumsum`, `cumprod`, `cummax`, `cummin`, `logcumsumexp` along one axis
 //! (`None` flattens), with MLX's `reverse` / `inclusive` flags and output dtypes
 //! (`cumsum` of bool gives int32; integer types keep their dtype and wrap;
-//! `logcumsumexp` of integers gives float32); and `convolve`.
+//! `logcumsumexp` of integers gives float32); `diff`; and `convolve`.
 
 use super::{normalize_axis, stream};
 use crate::array::Array;
@@ -140,5 +140,56 @@ pub fn convolve(a: &Array, v: &Array, mode: &str) -> Result<Array> {
         "full" => Ok(full),
         "same" => super::sort::slice_axis(&full, 0, (m - 1) / 2, n),
         _ => super::sort::slice_axis(&full, 0, m - 1, n - m + 1),
+    }
+}
+
+/// The `n`-th discrete difference along `axis` (MLX's `diff`): `a[1:] - a[:-1]` applied
+/// `n` times (`a[1:] != a[:-1]` for bool). `n = 0` returns `a`; `n` at least the axis
+/// length gives an empty axis.
+pub fn diff(a: &Array, n: usize, axis: isize) -> Result<Array> {
+    let nd = a.ndim() as isize;
+    if axis < -nd || axis >= nd {
+        return Err(Error::InvalidArgument(format!(
+            "[diff] Axis {axis} is out of bounds for the array with {nd} dimensions."
+        )));
+    }
+    let ax = normalize_axis(axis, a.ndim(), "diff")?;
+    let mut x = a.clone();
+    for _ in 0..n {
+        let len = x.shape()[ax];
+        if len == 0 {
+            break;
+        }
+        let hi = super::sort::slice_axis(&x, ax, 1, len - 1)?;
+        let lo = super::sort::slice_axis(&x, ax, 0, len - 1)?;
+        x = if x.dtype() == Dtype::Bool {
+            super::not_equal(&hi, &lo)?
+        } else {
+            super::subtract(&hi, &lo)?
+        };
+    }
+    Ok(x)
+}
+
+impl Array {
+    /// See [`cumsum`].
+    pub fn cumsum(&self, axis: Option<isize>, reverse: bool, inclusive: bool) -> Result<Array> {
+        cumsum(self, axis, reverse, inclusive)
+    }
+    /// See [`cumprod`].
+    pub fn cumprod(&self, axis: Option<isize>, reverse: bool, inclusive: bool) -> Result<Array> {
+        cumprod(self, axis, reverse, inclusive)
+    }
+    /// See [`cummax`].
+    pub fn cummax(&self, axis: Option<isize>, reverse: bool, inclusive: bool) -> Result<Array> {
+        cummax(self, axis, reverse, inclusive)
+    }
+    /// See [`cummin`].
+    pub fn cummin(&self, axis: Option<isize>, reverse: bool, inclusive: bool) -> Result<Array> {
+        cummin(self, axis, reverse, inclusive)
+    }
+    /// See [`logcumsumexp`].
+    pub fn logcumsumexp(&self, axis: Option<isize>, reverse: bool, inclusive: bool) -> Result<Array> {
+        logcumsumexp(self, axis, reverse, inclusive)
     }
 }

@@ -1,5 +1,5 @@
 //! Sorting and selection ops: `sort`, `argsort`, `partition`, `argpartition`, `topk`
-//! and `searchsorted`, with MLX's semantics (stable sorts, NaNs last, uint32 indices;
+//! `searchsorted` and `median`, with MLX's semantics (stable sorts, NaNs last, uint32 indices;
 //! `axis = None` works on the flattened array).
 
 use super::stream;
@@ -151,13 +151,46 @@ pub fn searchsorted(a: &Array, v: &Array, side: &str) -> Result<Array> {
     ))
 }
 
-impl Array {
-    /// See [`sort`].
-    pub fn sort(&self, axis: Option<isize>) -> Result<Array> {
-        sort(self, axis)
+/// MLX's `median` over `axes` (`None`: all axes): the middle value of the sorted
+/// elements, or the mean of the two middle ones. Integer and bool inputs give float32;
+/// a NaN anywhere in a reduced group gives NaN. Error for an empty group.
+pub fn median(a: &Array, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
+    let all: Vec<isize> = (0..a.ndim() as isize).collect();
+    let ax = super::normalize_axes(axes.unwrap_or(&all), a.ndim(), "median")?;
+    let dtype = if a.dtype().is_inexact() { a.dtype() } else { Dtype::Float32 };
+    let keep: Vec<usize> = (0..a.ndim()).filter(|d| !ax.contains(d)).collect();
+    let n: usize = ax.iter().map(|&d| a.shape()[d]).product();
+    if n == 0 {
+        return Err(Error::InvalidArgument(
+            "[median] Cannot take median along empty axis.".into(),
+        ));
     }
-    /// See [`argsort`].
-    pub fn argsort(&self, axis: Option<isize>) -> Result<Array> {
-        argsort(self, axis)
+    let perm: Vec<isize> = keep.iter().chain(&ax).map(|&d| d as isize).collect();
+    let mut flat: Vec<usize> = keep.iter().map(|&d| a.shape()[d]).collect();
+    flat.push(n);
+    let x = reshape_to(&super::transpose_axes(a, &perm)?, &flat)?;
+    let s = sort(&x, Some(-1))?;
+    let pick = |i: usize| -> Result<Array> {
+        astype(&super::take_index(&s, i as i64, Some(-1))?, dtype)
+    };
+    let mid = n / 2;
+    let mut m = if n % 2 == 1 {
+        pick(mid)?
+    } else {
+        super::multiply(&super::add(&pick(mid - 1)?, &pick(mid)?)?, 0.5)?
+    };
+    if dtype.is_inexact() {
+        // Sorting puts NaNs last: a NaN in the group shows in its last element.
+        let last = super::take_index(&s, n as i64 - 1, Some(-1))?;
+        m = super::r#where(&super::isnan(&last)?, f32::NAN, &m)?;
+        m = astype(&m, dtype)?;
     }
+    if keepdims {
+        let shape: Vec<usize> = (0..a.ndim())
+            .map(|d| if ax.contains(&d) { 1 } else { a.shape()[d] })
+            .collect();
+        m = reshape_to(&m, &shape)?;
+    }
+    Ok(m)
 }
+

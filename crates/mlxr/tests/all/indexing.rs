@@ -370,3 +370,34 @@ fn bad_indexing_inputs() {
         assert!(ops::scatter(&a, &[i.clone(), i.clone()], Array::from_slice(&[0.0f32; 8], &[2, 1, 4]).unwrap(), &[0]).is_err());
     });
 }
+
+#[test]
+fn kron_and_at_subtract_divide() {
+    on_each_device(|_| {
+        let a = rand(&[2, 3], Dtype::Int32, -5.0, 5.0, 90);
+        let b = rand(&[4, 1, 2], Dtype::Float32, -1.0, 1.0, 91);
+        let bt = ops::transpose_axes(&rand(&[2, 1, 4], Dtype::Float32, -1.0, 1.0, 92), &[2, 1, 0]).unwrap();
+        for (x, y) in [(&a, &b), (&b, &a), (&a, &bt), (&bt, &bt)] {
+            let got = ops::kron(x, y).unwrap();
+            assert_eq!(got.dtype(), mlxr::promote_types(x.dtype(), y.dtype()));
+            let want = numpy1("out = np.kron(x, y)", &[("x", x), ("y", y)]);
+            assert_matches(&got, &want.astype(got.dtype()).unwrap(), "kron");
+        }
+        let s = Array::scalar(2i8);
+        let v = Array::from_slice(&[1.5f32, 10.0], &[2]).unwrap();
+        assert_eq!(ops::kron(&s, &v).unwrap().to_vec::<f32>().unwrap(), vec![3.0, 20.0]);
+        // .at[].subtract / .divide as MLX: uint8 wraps, int divide multiplies by 1/u cast to int.
+        let u8a = Array::from_slice(&[1u8, 2, 3], &[3]).unwrap();
+        let i = idx(&[0, 0], &[2], Dtype::Int32);
+        let r = ops::scatter_subtract(&u8a, std::slice::from_ref(&i), Array::from_slice(&[2i32, 2], &[2, 1]).unwrap(), &[0]).unwrap();
+        assert_eq!(r.to_vec::<u8>().unwrap(), vec![253, 2, 3]);
+        let ia = Array::from_slice(&[1i32, 2, 3], &[3]).unwrap();
+        let r = ops::scatter_divide(&ia, &[idx(&[0, 1], &[2], Dtype::Int32)], Array::from_slice(&[2i32, 2], &[2, 1]).unwrap(), &[0]).unwrap();
+        assert_eq!(r.to_vec::<i32>().unwrap(), vec![0, 0, 3]);
+        let f = Array::from_slice(&[2.0f32; 5], &[5]).unwrap();
+        let r = ops::scatter_divide(&f, &[idx(&[0, 0, 1, -1], &[4], Dtype::Int32)], 4.0, &[0]);
+        assert!(r.is_err(), "updates must have the index dims");
+        let r = ops::scatter_divide(&f, &[idx(&[0, 0, 1, -1], &[4], Dtype::Int32)], Array::from_slice(&[4.0f32; 4], &[4, 1]).unwrap(), &[0]).unwrap();
+        assert_eq!(r.to_vec::<f32>().unwrap(), vec![0.125, 0.5, 2.0, 2.0, 0.5]);
+    });
+}

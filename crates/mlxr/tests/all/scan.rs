@@ -181,3 +181,22 @@ fn convolve_modes() {
         assert!(ops::convolve(&ops::reshape(&a, &[1, 3]).unwrap(), &a, "full").is_err());
     });
 }
+
+#[test]
+fn diff_orders_and_axes() {
+    on_each_device(|_| {
+        for (k, &dt) in [Dtype::Int32, Dtype::Float32, Dtype::Uint8, Dtype::Float16, Dtype::Bool].iter().enumerate() {
+            let a = rand(&[4, 6, 5], dt, -9.0, 9.0, 200 + k as u64);
+            let t = ops::transpose_axes(&ops::contiguous(&ops::transpose_axes(&a, &[1, 0, 2]).unwrap()).unwrap(), &[1, 0, 2]).unwrap();
+            for (n, axis) in [(1usize, -1isize), (2, 0), (3, 1), (0, 2), (6, 1), (9, 0)] {
+                let got = ops::diff(&t, n, axis).unwrap();
+                let want = numpy1(&format!("out = np.diff(a, n={n}, axis={axis})"), &[("a", &a)]);
+                assert_matches(&got, &want.astype(got.dtype()).unwrap(), &format!("diff {dt} n={n} axis={axis}"));
+            }
+        }
+        let b = Array::from_slice(&[true, false, true], &[3]).unwrap();
+        assert_eq!(ops::diff(&b, 1, -1).unwrap().to_vec::<bool>().unwrap(), vec![true, true]);
+        assert!(ops::diff(&Array::scalar(3i32), 1, -1).is_err());
+        assert!(ops::diff(&b, 1, 1).is_err());
+    });
+}

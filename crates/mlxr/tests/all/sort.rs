@@ -321,3 +321,38 @@ print(tm(lambda: np.cumsum(sq, axis=0)))
         println!("{name:<48} {t:>10.4} {n:>10.4} {:>7.2}x", n / t);
     }
 }
+
+#[test]
+fn median_axes_dtypes_and_nan() {
+    on_each_device(|_| {
+        for (k, &dt) in [Dtype::Float32, Dtype::Int16, Dtype::Float16, Dtype::Float64, Dtype::Uint8, Dtype::Bfloat16].iter().enumerate() {
+            let a = rand(&[4, 5, 6], dt, -50.0, 50.0, 300 + k as u64);
+            let t = ops::transpose_axes(&ops::contiguous(&ops::transpose_axes(&a, &[2, 1, 0]).unwrap()).unwrap(), &[2, 1, 0]).unwrap();
+            for (axes, code) in [
+                (None, "None"),
+                (Some(vec![0isize]), "0"),
+                (Some(vec![-1]), "-1"),
+                (Some(vec![0, 2]), "(0, 2)"),
+                (Some(vec![1]), "1"),
+            ] {
+                for keep in [false, true] {
+                    let got = ops::median(&t, axes.as_deref(), keep).unwrap();
+                    let want = numpy1(
+                        &format!("out = np.median(a.astype(np.float64), axis={code}, keepdims={})", if keep { "True" } else { "False" }),
+                        &[("a", &a)],
+                    );
+                    let odt = if dt.is_floating() { dt } else { Dtype::Float32 };
+                    assert_eq!(got.dtype(), odt);
+                    let (rt, at) = tol(odt);
+                    assert_close(&got, &want, rt * 2.0, at * 2.0, &format!("median {dt} {code} {keep}"));
+                }
+            }
+        }
+        let n = Array::from_slice(&[1.0f32, f32::NAN, 3.0, 2.0, 5.0, 4.0], &[2, 3]).unwrap();
+        let m = ops::median(&n, Some(&[1]), false).unwrap().to_vec::<f32>().unwrap();
+        assert!(m[0].is_nan() && m[1] == 4.0, "{m:?}");
+        assert!(ops::median(&Array::from_slice::<f32>(&[], &[0]).unwrap(), None, false).is_err());
+        assert!(ops::median(&n, Some(&[2]), false).is_err());
+        assert!(ops::median(&n, Some(&[1, 1]), false).is_err());
+    });
+}
