@@ -49,11 +49,14 @@ fn digits<K: RadixKey>() -> (u32, usize) {
 /// The element order of sorting, as an order-preserving unsigned key (`None` for
 /// complex, which is compared instead).
 pub trait SortElem: Element {
-    /// The key type.
+    /// The key type (same size as the element).
     type K: RadixKey;
     /// The key: `a < b` in the sort order iff `key(a) < key(b)`; equal elements (e.g.
     /// `-0.0` and `0.0`, or two NaNs) get equal keys.
     fn key(self) -> Self::K;
+    /// The element with key `k` (for floats, `+0.0` for the zero key and some NaN for
+    /// the NaN key).
+    fn from_key(k: Self::K) -> Self;
 }
 
 macro_rules! sort_uint {
@@ -62,6 +65,8 @@ macro_rules! sort_uint {
             type K = $t;
             #[inline(always)]
             fn key(self) -> $t { self }
+            #[inline(always)]
+            fn from_key(k: $t) -> $t { k }
         }
     )*};
 }
@@ -72,6 +77,8 @@ macro_rules! sort_int {
             type K = $u;
             #[inline(always)]
             fn key(self) -> $u { (self as $u) ^ (1 << (<$u>::BITS - 1)) }
+            #[inline(always)]
+            fn from_key(k: $u) -> $t { (k ^ (1 << (<$u>::BITS - 1))) as $t }
         }
     )*};
 }
@@ -82,32 +89,41 @@ impl SortElem for bool {
     fn key(self) -> u8 {
         self as u8
     }
+    #[inline(always)]
+    fn from_key(k: u8) -> bool {
+        k != 0
+    }
 }
 macro_rules! sort_float {
-    ($($t:ty => $u:ty),*) => {$(
+    ($($t:ty => $u:ty, $i:ty),*) => {$(
         impl SortElem for $t {
             type K = $u;
             #[inline(always)]
             fn key(self) -> $u {
-                if self.is_nan() {
-                    return <$u>::MAX;
-                }
+                // Branchless: negative values flip every bit, others set the sign bit;
+                // -0.0 maps to 0.0's key and every NaN to the largest key.
                 let sign: $u = 1 << (<$u>::BITS - 1);
                 let b = self.to_bits();
-                let b = if b == sign { 0 } else { b }; // -0.0 sorts as 0.0
-                if b & sign != 0 { !b } else { b | sign }
+                let b = if b == sign { 0 } else { b };
+                let k = b ^ ((((b as $i) >> (<$u>::BITS - 1)) as $u) | sign);
+                if self.is_nan() { <$u>::MAX } else { k }
+            }
+            #[inline(always)]
+            fn from_key(k: $u) -> $t {
+                let sign: $u = 1 << (<$u>::BITS - 1);
+                <$t>::from_bits(if k & sign != 0 { k ^ sign } else { !k })
             }
         }
     )*};
 }
-sort_float!(f32 => u32, f64 => u64, f16 => u16, bf16 => u16);
+sort_float!(f32 => u32, i32, f64 => u64, i64, f16 => u16, i16, bf16 => u16, i16);
 
-/// Stable sort of `v` by `key`, using `tmp` and `hist` as scratch: an LSD radix sort
-/// over the key's digits (skipping digits equal for every element); small inputs use the
-/// standard library's stable sort.
+/// Stable sort of `v` by `key`, using `tmp` (at least as long as `v`) and `hist` as
+/// scratch: an LSD radix sort over the key's digits (skipping digits equal for every
+/// element); small inputs use the standard library's stable sort.
 pub fn radix_sort_by<E: Copy, K: RadixKey>(
     v: &mut [E],
-    tmp: &mut Vec<E>,
+    tmp: &mut [E],
     hist: &mut Vec<u32>,
     key: impl Fn(E) -> K,
 ) {
@@ -127,10 +143,7 @@ pub fn radix_sort_by<E: Copy, K: RadixKey>(
             hist[p * nb + ((k >> (p as u32 * d)) & mask) as usize] += 1;
         }
     }
-    tmp.clear();
-    tmp.reserve(n);
-    // SAFETY: every slot of `tmp[..n]` is written by a scatter pass before it is read.
-    unsafe { tmp.set_len(n) };
+    let tmp = &mut tmp[..n];
     let mut in_tmp = false;
     for p in 0..passes {
         let h = &mut hist[p * nb..(p + 1) * nb];
@@ -152,8 +165,147 @@ pub fn radix_sort_by<E: Copy, K: RadixKey>(
         for &e in src {
             let dg = ((key(e).bits() >> shift) & mask) as usize;
             // SAFETY: the prefix sums give each element a distinct slot below n.
-            unsafe { *dst.get_unchecked_mut(*h.get_unchecked(dg) as usize) = e };
-            h[dg] += 1;
+            unsafe {
+                let slot = h.get_unchecked_mut(dg);
+                *dst.get_unchecked_mut(*slot as usize) = e;
+                *slot += 1;
+            }
+        }
+        in_tmp = !in_tmp;
+    }
+    if in_tmp {
+        v.copy_from_slice(tmp);
+    }
+}
+
+/// A buffer of at least `n` elements of `K` carved out of `v` (contents unspecified).
+fn key_buf<K: RadixKey>(v: &mut Vec<u64>, n: usize) -> &mut [K] {
+    let words = (n * std::mem::size_of::<K>()).div_ceil(8);
+    if v.len() < words {
+        v.resize(words, 0);
+    }
+    // SAFETY: the u64 buffer is 8-aligned and long enough; K is a plain unsigned integer
+    // valid for any bit pattern.
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut K, n) }
+}
+
+/// Sort a line of real values (read with `stride`) through their keys: transform,
+/// radix sort the keys, transform back. The float keys merge `-0.0` with `0.0` and all
+/// NaNs; when such values occur, the run of zeros and the trailing NaNs are rewritten
+/// with the original values in input order, so the result equals a stable sort.
+fn sort_values_line<T: SortElem>(
+    src: &[T],
+    stride: usize,
+    n: usize,
+    kb: &mut Vec<u64>,
+    kt: &mut Vec<u64>,
+    hist: &mut Vec<u32>,
+    out: SendPtr<T>,
+    off: usize,
+) {
+    let keys = key_buf::<T::K>(kb, n);
+    let zk = T::default().key();
+    let fl = T::DTYPE.is_floating();
+    let mut special = false;
+    if stride == 1 {
+        for (x, &v) in keys.iter_mut().zip(&src[..n]) {
+            *x = v.key();
+            special |= fl && (*x == zk || v != v);
+        }
+    } else {
+        for (k, x) in keys.iter_mut().enumerate() {
+            let v = src[k * stride];
+            *x = v.key();
+            special |= fl && (*x == zk || v != v);
+        }
+    }
+    if n <= 96 {
+        keys.sort_unstable();
+    } else {
+        let tmp = key_buf::<T::K>(kt, n);
+        radix_sort_by(keys, tmp, hist, |k: T::K| k);
+    }
+    // SAFETY: the caller hands each line its own output positions.
+    unsafe {
+        if stride == 1 {
+            let o = std::slice::from_raw_parts_mut(out.0.add(off), n);
+            for (o, &key) in o.iter_mut().zip(keys.iter()) {
+                *o = T::from_key(key);
+            }
+        } else {
+            for (k, &key) in keys.iter().enumerate() {
+                *out.0.add(off + k * stride) = T::from_key(key);
+            }
+        }
+    }
+    if special {
+        let zeros: Vec<T> = (0..n).map(|k| src[k * stride]).filter(|v| v.key() == zk).collect();
+        let start = keys.partition_point(|&k| k < zk);
+        let nans: Vec<T> = (0..n).map(|k| src[k * stride]).filter(|v| *v != *v).collect();
+        // SAFETY: as above.
+        unsafe {
+            for (j, &z) in zeros.iter().enumerate() {
+                *out.0.add(off + (start + j) * stride) = z;
+            }
+            for (j, &z) in nans.iter().enumerate() {
+                *out.0.add(off + (n - nans.len() + j) * stride) = z;
+            }
+        }
+    }
+}
+
+/// LSD radix sort of `v` on the lowest `bits` bits of `key`, in place (with `tmp` as
+/// scratch, `hist` as a reusable counter buffer). Stable.
+fn lsd_low_bits<E: Copy, K: RadixKey>(
+    v: &mut [E],
+    tmp: &mut [E],
+    bits: u32,
+    hist: &mut Vec<u32>,
+    key: &impl Fn(E) -> K,
+) {
+    let n = v.len();
+    if n <= 64 {
+        v.sort_by_key(|&e| key(e).bits() & ((1u64 << bits) - 1));
+        return;
+    }
+    let d = 11u32;
+    let passes = bits.div_ceil(d) as usize;
+    let nb = 1usize << d;
+    let mask = (nb - 1) as u64;
+    hist.clear();
+    hist.resize(passes * nb, 0);
+    for &e in v.iter() {
+        let k = key(e).bits();
+        for p in 0..passes {
+            hist[p * nb + ((k >> (p as u32 * d)) & mask) as usize] += 1;
+        }
+    }
+    let mut in_tmp = false;
+    for p in 0..passes {
+        let h = &mut hist[p * nb..(p + 1) * nb];
+        if h.iter().any(|&c| c as usize == n) {
+            continue;
+        }
+        let mut acc = 0u32;
+        for c in h.iter_mut() {
+            let t = *c;
+            *c = acc;
+            acc += t;
+        }
+        let (src, dst): (&[E], &mut [E]) = if in_tmp {
+            (&tmp[..], &mut v[..])
+        } else {
+            (&v[..], &mut tmp[..n])
+        };
+        let shift = p as u32 * d;
+        for &e in src {
+            let dg = ((key(e).bits() >> shift) & mask) as usize;
+            // SAFETY: the prefix sums give each element a distinct slot below n.
+            unsafe {
+                let slot = h.get_unchecked_mut(dg);
+                *dst.get_unchecked_mut(*slot as usize) = e;
+                *slot += 1;
+            }
         }
         in_tmp = !in_tmp;
     }
@@ -162,96 +314,76 @@ pub fn radix_sort_by<E: Copy, K: RadixKey>(
     }
 }
 
-/// Parallel stable LSD radix sort of one large slice (per-chunk histograms and
-/// scatters).
-pub fn par_radix_sort_by<E: Copy + Send + Sync, K: RadixKey>(
+/// Parallel stable sort of one large slice by `key`, leaving the result in `out` (same
+/// length; `v` is clobbered): one parallel MSD pass on the key's top 11 bits scatters
+/// into `out`, then every bucket is LSD-sorted on the remaining bits in cache, in
+/// parallel over buckets.
+pub fn par_msd_sort_by<E: Copy + Send + Sync, K: RadixKey>(
     v: &mut [E],
+    out: &mut [E],
     key: impl Fn(E) -> K + Sync + Send,
 ) {
     let n = v.len();
-    let (d, passes) = digits::<K>();
-    let nb = 1usize << d;
-    let mask = (nb - 1) as u64;
-    let chunks = (rayon::current_num_threads() * 2).max(1);
-    let per = n.div_ceil(chunks);
-    let mut tmp: Vec<E> = Vec::with_capacity(n);
-    // SAFETY: every slot is written by a scatter pass before it is read.
-    unsafe { tmp.set_len(n) };
-    // Histograms of every digit, per chunk of the original order.
-    let first: Vec<Vec<usize>> = v
+    let top = K::BITS.min(11);
+    let low = K::BITS - top;
+    let nb = 1usize << top;
+    let tasks = (rayon::current_num_threads() * 4).max(1);
+    let per = n.div_ceil(tasks).max(1);
+    let digit = |e: E| (key(e).bits() >> low) as usize;
+    let hists: Vec<Vec<usize>> = v
         .par_chunks(per)
         .map(|c| {
-            let mut h = vec![0usize; passes * nb];
+            let mut h = vec![0usize; nb];
             for &e in c {
-                let k = key(e).bits();
-                for p in 0..passes {
-                    h[p * nb + ((k >> (p as u32 * d)) & mask) as usize] += 1;
-                }
+                h[digit(e)] += 1;
             }
             h
         })
         .collect();
-    let todo: Vec<usize> = (0..passes)
-        .filter(|&p| {
-            let mut t = vec![0usize; nb];
-            for h in &first {
-                for (x, y) in t.iter_mut().zip(&h[p * nb..(p + 1) * nb]) {
-                    *x += y;
-                }
-            }
-            !t.iter().any(|&c| c == n)
-        })
-        .collect();
-    let mut in_tmp = false;
-    for (pi, &p) in todo.iter().enumerate() {
-        let shift = p as u32 * d;
-        let (src, dst): (&[E], &mut [E]) = if in_tmp {
-            (&tmp[..], &mut v[..])
-        } else {
-            (&v[..], &mut tmp[..])
-        };
-        // Per-chunk histograms of this digit (the first pass reuses the ones above).
-        let hists: Vec<Vec<usize>> = if pi == 0 {
-            first.iter().map(|h| h[p * nb..(p + 1) * nb].to_vec()).collect()
-        } else {
-            src.par_chunks(per)
-                .map(|c| {
-                    let mut h = vec![0usize; nb];
-                    for &e in c {
-                        h[((key(e).bits() >> shift) & mask) as usize] += 1;
-                    }
-                    h
-                })
-                .collect()
-        };
-        let nc = hists.len();
-        let mut offs = vec![vec![0usize; nb]; nc];
-        let mut acc = 0;
-        for dg in 0..nb {
-            for c in 0..nc {
-                offs[c][dg] = acc;
-                acc += hists[c][dg];
-            }
+    let nch = hists.len();
+    let mut offs = vec![vec![0usize; nb]; nch];
+    let mut bounds = vec![0usize; nb + 1];
+    let mut acc = 0usize;
+    for dg in 0..nb {
+        bounds[dg] = acc;
+        for c in 0..nch {
+            offs[c][dg] = acc;
+            acc += hists[c][dg];
         }
-        let dp = SendPtr(dst.as_mut_ptr());
-        src.par_chunks(per)
-            .zip(offs.into_par_iter())
-            .for_each(|(c, mut off)| {
-                let dp = dp;
-                for &e in c {
-                    let dg = ((key(e).bits() >> shift) & mask) as usize;
-                    // SAFETY: offsets partition the destination among chunks and digits.
-                    unsafe { *dp.0.add(off[dg]) = e };
-                    off[dg] += 1;
-                }
-            });
-        in_tmp = !in_tmp;
     }
-    if in_tmp {
-        v.par_chunks_mut(per)
-            .zip(tmp.par_chunks(per))
-            .for_each(|(d, s)| d.copy_from_slice(s));
+    bounds[nb] = acc;
+    let dp = SendPtr(out.as_mut_ptr());
+    v.par_chunks(per).zip(offs.into_par_iter()).for_each(|(c, mut off)| {
+        let dp = dp;
+        for &e in c {
+            let dg = digit(e);
+            // SAFETY: offsets partition `out` among chunks and digits.
+            unsafe { *dp.0.add(off[dg]) = e };
+            off[dg] += 1;
+        }
+    });
+    if low == 0 {
+        return;
     }
+    // Disjoint (bucket, scratch) slices, largest first for load balance.
+    let mut parts: Vec<(&mut [E], &mut [E])> = Vec::with_capacity(nb);
+    let (mut rest_o, mut rest_v): (&mut [E], &mut [E]) = (out, v);
+    for dg in 0..nb {
+        let len = bounds[dg + 1] - bounds[dg];
+        let (a, b) = rest_o.split_at_mut(len);
+        let (c, d) = rest_v.split_at_mut(len);
+        rest_o = b;
+        rest_v = d;
+        if len > 1 {
+            parts.push((a, c));
+        }
+    }
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+    parts
+        .into_par_iter()
+        .for_each_init(Vec::new, |hist, (bucket, scratch)| {
+            lsd_low_bits(bucket, scratch, low, hist, &key);
+        });
 }
 
 /// A (key, index) pair for argsort / argpartition.
@@ -363,7 +495,6 @@ enum LineOut<T> {
 /// Reusable per-thread buffers.
 struct Scratch<T> {
     vals: Vec<T>,
-    tmp: Vec<T>,
     keyed: Vec<u64>,
     keyed_tmp: Vec<u64>,
     hist: Vec<u32>,
@@ -373,7 +504,6 @@ impl<T> Default for Scratch<T> {
     fn default() -> Self {
         Scratch {
             vals: Vec::new(),
-            tmp: Vec::new(),
             keyed: Vec::new(),
             keyed_tmp: Vec::new(),
             hist: Vec::new(),
@@ -404,14 +534,14 @@ impl<T: SortElem> LineSortKeyed for T {}
 /// Real element types: sort by radix key.
 trait LineSortKeyed: SortElem {
     fn keyed_line(src: &[Self], stride: usize, n: usize, op: LineOp, s: &mut Scratch<Self>, out: LineOut<Self>) {
+        if let (LineOp::Sort, LineOut::Values(p, off)) = (op, out) {
+            sort_values_line(src, stride, n, &mut s.keyed, &mut s.keyed_tmp, &mut s.hist, p, off);
+            return;
+        }
         s.vals.clear();
         s.vals.extend((0..n).map(|k| src[k * stride]));
         match op {
-            LineOp::Sort => {
-                radix_sort_by(&mut s.vals, &mut s.tmp, &mut s.hist, |e: Self| e.key());
-                // SAFETY: the caller hands each line its own output positions.
-                unsafe { write_line(out, stride, Some(&s.vals), None) };
-            }
+            LineOp::Sort => unreachable!("handled above"),
             LineOp::Partition(kth) => {
                 s.vals.select_nth_unstable_by_key(kth, |e| e.key());
                 // SAFETY: as above.
@@ -430,6 +560,9 @@ trait LineSortKeyed: SortElem {
                     if let LineOp::ArgPartition(kth) = op {
                         s.keyed.select_nth_unstable(kth);
                     } else {
+                        if s.keyed_tmp.len() < n {
+                            s.keyed_tmp.resize(n, 0);
+                        }
                         radix_sort_by(&mut s.keyed, &mut s.keyed_tmp, &mut s.hist, |e: u64| {
                             (e >> 32) as u32
                         });
@@ -447,7 +580,7 @@ trait LineSortKeyed: SortElem {
                     if let LineOp::ArgPartition(kth) = op {
                         kv.select_nth_unstable_by_key(kth, |e| (e.k, e.i));
                     } else {
-                        let mut tmp = Vec::new();
+                        let mut tmp = kv.clone();
                         radix_sort_by(&mut kv, &mut tmp, &mut s.hist, |e: Keyed<Self::K>| e.k);
                     }
                     let mut it = kv.iter().map(|e| e.i);
@@ -478,34 +611,62 @@ fn big_keyed<T: SortElem>(src: &[T], op: LineOp, out: LineOut<T>) {
     let n = src.len();
     match (op, out) {
         (LineOp::Sort, LineOut::Values(p, off)) => {
+            let zk = T::default().key();
+            let mut keys: Vec<T::K> = src.par_iter().with_min_len(1 << 14).map(|&e| e.key()).collect();
+            let special = T::DTYPE.is_floating()
+                && keys.par_iter().zip(src.par_iter()).any(|(&k, &v)| k == zk || v != v);
+            let mut sorted: Vec<T::K> = Vec::with_capacity(n);
+            // SAFETY: `par_msd_sort_by` writes every slot of `sorted`.
+            unsafe { sorted.set_len(n) };
+            par_msd_sort_by(&mut keys, &mut sorted, |k: T::K| k);
             // SAFETY: the output is a fresh buffer of n elements at `off`.
             let d = unsafe { std::slice::from_raw_parts_mut(p.0.add(off), n) };
-            d.par_chunks_mut(1 << 16)
-                .zip(src.par_chunks(1 << 16))
-                .for_each(|(d, s)| d.copy_from_slice(s));
-            par_radix_sort_by(d, |e: T| e.key());
+            d.par_iter_mut()
+                .with_min_len(1 << 14)
+                .zip(sorted.par_iter())
+                .for_each(|(d, &k)| *d = T::from_key(k));
+            if special {
+                let zeros: Vec<T> = src.iter().copied().filter(|v| v.key() == zk).collect();
+                let start = sorted.partition_point(|&k| k < zk);
+                d[start..start + zeros.len()].copy_from_slice(&zeros);
+                let nans: Vec<T> = src.iter().copied().filter(|v| *v != *v).collect();
+                d[n - nans.len()..].copy_from_slice(&nans);
+            }
         }
         (LineOp::ArgSort, LineOut::Indices(p, off)) => {
+            // SAFETY: the output is a fresh buffer of n indices at `off`.
+            let d = unsafe { std::slice::from_raw_parts_mut(p.0.add(off), n) };
             if T::K::BITS <= 32 {
                 let mut kv: Vec<u64> = src
                     .par_iter()
+                    .with_min_len(1 << 14)
                     .enumerate()
                     .map(|(i, &e)| (e.key().bits() << 32) | i as u64)
                     .collect();
-                par_radix_sort_by(&mut kv, |e: u64| (e >> 32) as u32);
-                // SAFETY: as above.
-                let d = unsafe { std::slice::from_raw_parts_mut(p.0.add(off), n) };
-                d.par_iter_mut().zip(kv.par_iter()).for_each(|(d, &e)| *d = e as u32);
+                let mut sorted: Vec<u64> = Vec::with_capacity(n);
+                // SAFETY: `par_msd_sort_by` writes every slot of `sorted`.
+                unsafe { sorted.set_len(n) };
+                let kbits = T::K::BITS;
+                par_msd_sort_by(&mut kv, &mut sorted, move |e: u64| {
+                    ((e >> 32) as u32) << (32 - kbits)
+                });
+                d.par_iter_mut()
+                    .with_min_len(1 << 14)
+                    .zip(sorted.par_iter())
+                    .for_each(|(d, &e)| *d = e as u32);
             } else {
                 let mut kv: Vec<Keyed<T::K>> = src
                     .par_iter()
+                    .with_min_len(1 << 14)
                     .enumerate()
                     .map(|(i, &e)| Keyed { k: e.key(), i: i as u32 })
                     .collect();
-                par_radix_sort_by(&mut kv, |e: Keyed<T::K>| e.k);
-                // SAFETY: as above.
-                let d = unsafe { std::slice::from_raw_parts_mut(p.0.add(off), n) };
-                d.par_iter_mut().zip(kv.par_iter()).for_each(|(d, e)| *d = e.i);
+                let mut sorted = kv.clone();
+                par_msd_sort_by(&mut kv, &mut sorted, |e: Keyed<T::K>| e.k);
+                d.par_iter_mut()
+                    .with_min_len(1 << 14)
+                    .zip(sorted.par_iter())
+                    .for_each(|(d, e)| *d = e.i);
             }
         }
         (op, out) => {
