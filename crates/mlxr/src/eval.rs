@@ -81,6 +81,7 @@ fn topo_order(outputs: &[Array]) -> Vec<Option<Arc<Node>>> {
 }
 
 fn eval_node(node: Arc<Node>) -> Result<()> {
+    let tracing = crate::transforms::is_tracing();
     let (prim, inputs) = {
         let mut st = node.lock();
         if st.data.iter().all(|d| d.is_some()) {
@@ -94,7 +95,13 @@ fn eval_node(node: Arc<Node>) -> Result<()> {
                 ))
             }
         };
-        (prim, std::mem::take(&mut st.inputs))
+        // While a transformation traces, the graph must survive evaluation: keep the
+        // inputs (a clone also keeps their buffers from being donated) and the primitive.
+        if tracing {
+            (prim, st.inputs.clone())
+        } else {
+            (prim, std::mem::take(&mut st.inputs))
+        }
     };
     let outputs: Vec<Array> = (0..node.outputs.len())
         .map(|out| Array {
@@ -113,7 +120,11 @@ fn eval_node(node: Arc<Node>) -> Result<()> {
                     prim.name()
                 )));
             }
-            st.primitive = None;
+            if tracing {
+                st.inputs = inputs;
+            } else {
+                st.primitive = None;
+            }
             Ok(())
         }
         Err(e) => {

@@ -21,7 +21,10 @@ pub mod memory;
 pub mod ops;
 pub mod primitive;
 pub mod primitives;
+pub mod random;
 pub mod repr;
+pub mod transforms;
+pub mod tree;
 
 pub use array::{Array, Data};
 pub use device::{
@@ -33,6 +36,8 @@ pub use error::{Error, Result};
 pub use eval::{async_eval, eval, synchronize};
 pub use num_complex::Complex32;
 pub use primitive::Primitive;
+pub use transforms::{checkpoint, custom_function, grad, jvp, value_and_grad, vjp, vmap};
+pub use tree::Tree;
 
 #[doc(hidden)]
 pub use half;

@@ -15,6 +15,9 @@ pub mod slicing;
 pub mod softmax;
 pub mod ternary;
 pub mod unary;
+pub mod indexing;
+pub mod scan;
+pub mod sort;
 
 pub use arith::ScalarOperand;
 pub use binary::*;
@@ -28,6 +31,9 @@ pub use slicing::*;
 pub use softmax::*;
 pub use ternary::*;
 pub use unary::*;
+pub use indexing::*;
+pub use scan::*;
+pub use sort::*;
 
 use crate::array::Array;
 use crate::device::{Stream, StreamOrDevice};

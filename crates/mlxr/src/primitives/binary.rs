@@ -2,6 +2,9 @@
 //! bitwise ops on two arrays of one dtype and one shape) and `DivMod` (two outputs:
 //! the floor quotient and the remainder).
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use crate::array::Array;
 use crate::backend::cpu::binary::{binary_cpu, divmod_cpu};
 use crate::dtype::Dtype;

@@ -1,5 +1,8 @@
 //! `AsType`: conversion between dtypes.
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use crate::array::Array;
 use crate::backend::cpu::copy::copy_to_contiguous;
 use crate::dtype::Dtype;

@@ -1,6 +1,9 @@
 //! Array-creation primitives: `Full` (one value, or a broadcast array, written out),
 //! `Arange`, `Linspace`, `Eye` and `Tri`. Their kernels live in `backend/cpu/creation.rs`.
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use super::shape::equivalent_by_eq;
 use crate::array::Array;
 use crate::backend::cpu::copy::copy_to_contiguous;

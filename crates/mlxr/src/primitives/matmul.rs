@@ -1,6 +1,9 @@
 //! Matrix-product primitives: `Matmul` (batched `a @ b`) and `AddMM`
 //! (`alpha * (a @ b) + beta * c`). Their kernels live in `backend/cpu/matmul.rs`.
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use crate::array::Array;
 use crate::backend::cpu::matmul::matmul as cpu_matmul;
 use crate::error::Result;

@@ -5,10 +5,37 @@
 pub mod binary;
 pub mod cast;
 pub mod creation;
+pub mod indexing;
 pub mod matmul;
+pub mod random;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
 pub mod slicing;
 pub mod softmax;
+pub mod sort;
 pub mod ternary;
 pub mod unary;
+
+/// Every name a primitive's `Primitive::name` can return (each family file lists its own
+/// in `NAMES`). The transformation tests walk this list and fail if a primitive lacks a
+/// checked vjp, jvp or vmap rule.
+pub fn all_names() -> Vec<&'static str> {
+    [
+        binary::NAMES,
+        cast::NAMES,
+        creation::NAMES,
+        indexing::NAMES,
+        matmul::NAMES,
+        random::NAMES,
+        reduce::NAMES,
+        scan::NAMES,
+        shape::NAMES,
+        slicing::NAMES,
+        softmax::NAMES,
+        sort::NAMES,
+        ternary::NAMES,
+        unary::NAMES,
+    ]
+    .concat()
+}

@@ -2,6 +2,9 @@
 //! `ArgReduce` (argmax/argmin along one axis). Both produce the keepdims shape; the ops
 //! squeeze the reduced axes when asked.
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use crate::array::Array;
 use crate::backend::cpu::reduce::{arg_reduce, reduce, Kind};
 use crate::error::Result;

@@ -3,6 +3,9 @@
 //! layout allows). Copies: `Copy` (row-contiguous data), `Concatenate`, `Pad`, `Tile`,
 //! `Repeat`, `Roll` and `Diag` (1-D → 2-D), whose kernels live in `backend/cpu/shape.rs`.
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use crate::array::{row_strides, Array, Data};
 use crate::backend::cpu::copy::copy_to_contiguous;
 use crate::backend::cpu::shape as kernels;

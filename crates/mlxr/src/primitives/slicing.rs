@@ -2,6 +2,9 @@
 //! sub-array, negative steps giving negative strides) and `AsStrided` (arbitrary shape,
 //! strides and offset over the input's row-contiguous elements).
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use super::shape::equivalent_by_eq;
 use crate::array::{Array, Data};
 use crate::backend::cpu::copy::copy_to_contiguous;

@@ -1,5 +1,8 @@
 //! Ternary elementwise primitives: `Select` (MLX's primitive behind `where`).
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use crate::array::Array;
 use crate::backend::cpu::ternary::select_cpu;
 use crate::error::Result;

@@ -2,6 +2,9 @@
 //! `sin`, `abs`, `isnan`, ...) and `StopGradient` (the identity, with its own type since
 //! its derivative is zero).
 
+/// The names this file's primitives report (see [`super::all_names`]).
+pub const NAMES: &[&str] = &[];
+
 use crate::array::Array;
 use crate::backend::cpu::unary::unary_cpu;
 use crate::dtype::Dtype;

@@ -2,6 +2,7 @@
 //! come from NumPy (run through `common::numpy`) or MLX, never from mlxr itself.
 
 mod common;
+mod gradcheck;
 
 mod binary;
 mod composite;
@@ -19,3 +20,11 @@ mod shape;
 mod slicing;
 mod ternary;
 mod unary;
+mod indexing;
+mod random;
+mod scan;
+mod sort;
+mod rules_elementwise;
+mod rules_structural;
+mod transforms;
+mod transforms_walk;

@@ -811,3 +811,44 @@ fn bad_inputs_are_errors() {
         }
     });
 }
+
+/// A view of `base` (1-D) with the given shape, strides and offset, sharing its storage
+/// (step and negative-stride slices, before slicing ops exist).
+pub fn strided_view(base: &Array, shape: &[usize], strides: &[isize], offset: usize) -> Array {
+    let d = base.data().unwrap();
+    let v = mlxr::Data::with_layout(d.storage.clone(), shape, strides.to_vec(), offset, None);
+    Array::from_data(v, shape.to_vec(), base.dtype(), base.stream())
+}
+
+#[test]
+fn step_and_negative_stride_views() {
+    on_each_device(|_| {
+        let n = 80_000;
+        let base = rand(&[2 * n], Dtype::Float32, -3.0, 3.0, 77);
+        let step = strided_view(&base, &[n], &[2], 1); // base[1::2]
+        let rev = strided_view(&base, &[n], &[-2], 2 * n - 2); // base[-2::-2]
+        let small = strided_view(&base, &[3, 4], &[-8, 3], 40); // 2-d, negative row stride
+        let got = vec![
+            ops::exp(&step).unwrap(),
+            ops::exp(&rev).unwrap(),
+            ops::add(&step, &rev).unwrap(),
+            ops::multiply(&rev, 2.0).unwrap(),
+            ops::r#where(&ops::greater(&rev, 0.0).unwrap(), &step, 0.0).unwrap(),
+            ops::square(&small).unwrap(),
+            ops::subtract(
+                &small,
+                &ops::transpose(&strided_view(&base, &[4, 3], &[5, -1], 30)).unwrap(),
+            )
+            .unwrap(),
+        ];
+        let want = numpy(
+            "s = b[1::2]; r = b[-2::-2]; m = np.lib.stride_tricks.as_strided(b[40:], (3, 4), (-32, 12)); \
+             m2 = np.lib.stride_tricks.as_strided(b[30:], (4, 3), (20, -4))\n\
+             out = [np.exp(s), np.exp(r), s + r, r * np.float32(2), np.where(r > 0, s, np.float32(0)), np.square(m), m - m2.T]",
+            &[("b", &base)],
+        );
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_matches(g, w, &format!("strided view case {k}"));
+        }
+    });
+}

@@ -187,23 +187,16 @@ fn logaddexp_f64(x: f64, y: f64) -> f64 {
     hi + (lo - hi).exp().ln_1p()
 }
 
-/// `log(exp(x) + exp(y))` for complex numbers (largest real part factored out), on the
-/// principal branch (imaginary part in (-pi, pi]) like `log`.
+/// `log(exp(x) + exp(y))` for complex numbers: `hi + log(1 + exp(lo - hi))` with `hi` the
+/// lexicographically larger operand. Like MLX, the imaginary part is not wrapped back to the
+/// principal branch.
 #[inline(always)]
 fn logaddexp_c(x: C, y: C) -> C {
     let (hi, lo) = if c_lt(y, x) { (x, y) } else { (y, x) };
     if lo.re == f32::NEG_INFINITY || hi.re == f32::INFINITY {
         return hi;
     }
-    let r = hi + ((lo - hi).exp() + C::new(1.0, 0.0)).ln();
-    let tau = std::f32::consts::TAU;
-    let mut im = r.im % tau;
-    if im > std::f32::consts::PI {
-        im -= tau;
-    } else if im <= -std::f32::consts::PI {
-        im += tau;
-    }
-    C::new(r.re, im)
+    hi + ((lo - hi).exp() + C::new(1.0, 0.0)).ln()
 }
 
 /// Python's float remainder: the sign of the divisor.

@@ -6,7 +6,7 @@
 //! The linear inner loops are plain loops over slices so they vectorise; on x86-64 they
 //! are compiled a second time with AVX2/FMA/F16C enabled and picked at run time.
 
-use super::strided::{base_slice, collapse, RowWalker, SendPtr};
+use super::strided::{collapse, RowWalker, SendPtr};
 use super::PAR_THRESHOLD;
 use crate::array::{row_strides, Data};
 use crate::dtype::Element;
@@ -144,9 +144,20 @@ fn for_chunks(n: usize, body: Body) {
     }
 }
 
-/// Rows of a collapsed strided iteration space, in parallel chunks when large.
-fn par_rows(shape: &[usize], strides: &[Vec<isize>], parallel: bool, body: Body) {
-    super::strided::par_rows(shape, strides, parallel, body)
+/// A body over `rows` consecutive rows starting at row `first`, each restricted to the
+/// columns `c0..c0 + len` of the innermost axis.
+type SegBody<'a> = &'a (dyn Fn(usize, usize, usize, usize) + Sync);
+
+/// Walk a collapsed strided iteration space in parallel: whole rows in chunks, or, when
+/// there is a single (long) row, column ranges of it.
+fn par_segments(shape: &[usize], strides: &[Vec<isize>], body: SegBody) {
+    let inner = *shape.last().expect("collapsed shape is non-empty");
+    let rows: usize = shape[..shape.len() - 1].iter().product();
+    if rows == 1 {
+        for_chunks(inner, &|c0, len| body(0, 1, c0, len));
+    } else {
+        super::strided::par_rows(shape, strides, true, &|first, n| body(first, n, 0, inner));
+    }
 }
 
 // ---- output allocation ------------------------------------------------------------
@@ -224,17 +235,18 @@ where
     let out = Data::alloc(shape, U::DTYPE)?;
     let ostr = row_strides(shape);
     let (cs, st) = collapse(shape, &[&ostr, &xd.strides]);
-    let inner = *cs.last().expect("non-empty");
     let sx = st[1][st[1].len() - 1];
-    let (src, xb) = base_slice::<T>(&xd);
+    // Index from the start of the storage (negative strides may point below `offset`).
+    let src = xd.host().as_slice::<T>();
+    let x0 = xd.offset as isize;
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
-    par_rows(&cs, &st, true, &|first, rows| {
+    par_segments(&cs, &st, &|first, rows, c0, inner| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
-            let o = w.offsets[0] as usize;
-            let xo = xb + w.offsets[1];
-            // SAFETY: rows write disjoint ranges of the fresh output.
+            let o = w.offsets[0] as usize + c0;
+            let xo = x0 + w.offsets[1] + c0 as isize * sx;
+            // SAFETY: segments write disjoint ranges of the fresh output.
             let dst = unsafe { std::slice::from_raw_parts_mut(dp.0.add(o), inner) };
             if sx == 1 {
                 loops::map1(&src[xo as usize..][..inner], dst, &f);
@@ -346,18 +358,20 @@ where
     let out = Data::alloc(shape, U::DTYPE)?;
     let ostr = row_strides(shape);
     let (cs, st) = collapse(shape, &[&ostr, &ad.strides, &bd.strides]);
-    let inner = *cs.last().expect("non-empty");
     let (ia, ib) = (st[1][st[1].len() - 1], st[2][st[2].len() - 1]);
-    let ((pa, ab), (pb, bb)) = (base_slice::<A>(&ad), base_slice::<B>(&bd));
+    // Index from the start of the storage (negative strides may point below `offset`).
+    let (pa, pb) = (ad.host().as_slice::<A>(), bd.host().as_slice::<B>());
+    let (a0, b0) = (ad.offset as isize, bd.offset as isize);
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
-    par_rows(&cs, &st, true, &|first, rows| {
+    par_segments(&cs, &st, &|first, rows, c0, inner| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
-            let o = w.offsets[0] as usize;
-            // SAFETY: rows write disjoint ranges of the fresh output.
+            let o = w.offsets[0] as usize + c0;
+            // SAFETY: segments write disjoint ranges of the fresh output.
             let dst = unsafe { std::slice::from_raw_parts_mut(dp.0.add(o), inner) };
-            let (ao, bo) = (ab + w.offsets[1], bb + w.offsets[2]);
+            let c = c0 as isize;
+            let (ao, bo) = (a0 + w.offsets[1] + c * ia, b0 + w.offsets[2] + c * ib);
             if ia == 1 && ib == 1 {
                 loops::map2(
                     &pa[ao as usize..][..inner],
@@ -418,23 +432,29 @@ where
     let out = Data::alloc(shape, U::DTYPE)?;
     let ostr = row_strides(shape);
     let (cs, st) = collapse(shape, &[&ostr, &ad.strides, &bd.strides, &cd.strides]);
-    let inner = *cs.last().expect("non-empty");
     let last = |k: usize| st[k][st[k].len() - 1];
     let (ia, ib, ic) = (last(1), last(2), last(3));
-    let ((pa, ab), (pb, bb), (pc, cb)) = (
-        base_slice::<A>(&ad),
-        base_slice::<B>(&bd),
-        base_slice::<C>(&cd),
+    // Index from the start of the storage (negative strides may point below `offset`).
+    let (pa, pb, pc) = (
+        ad.host().as_slice::<A>(),
+        bd.host().as_slice::<B>(),
+        cd.host().as_slice::<C>(),
     );
+    let (a0, b0, c0s) = (ad.offset as isize, bd.offset as isize, cd.offset as isize);
     let dp = SendPtr(out.host().as_mut_ptr() as *mut U);
-    par_rows(&cs, &st, true, &|first, rows| {
+    par_segments(&cs, &st, &|first, rows, c0, inner| {
         let dp = dp;
         let mut w = RowWalker::new(first, &cs, &st);
         for _ in 0..rows {
-            let o = w.offsets[0] as usize;
-            // SAFETY: rows write disjoint ranges of the fresh output.
+            let o = w.offsets[0] as usize + c0;
+            // SAFETY: segments write disjoint ranges of the fresh output.
             let dst = unsafe { std::slice::from_raw_parts_mut(dp.0.add(o), inner) };
-            let (ao, bo, co) = (ab + w.offsets[1], bb + w.offsets[2], cb + w.offsets[3]);
+            let c = c0 as isize;
+            let (ao, bo, co) = (
+                a0 + w.offsets[1] + c * ia,
+                b0 + w.offsets[2] + c * ib,
+                c0s + w.offsets[3] + c * ic,
+            );
             if ia == 1 && ib == 1 && ic == 1 {
                 loops::map3(
                     &pa[ao as usize..][..inner],
