@@ -3,6 +3,7 @@
 //! a graph node; nothing is computed until evaluation. Ops run on the current default
 //! stream (see [`crate::with_stream`]). Files mirror `primitives/`.
 
+pub mod advanced_indexing;
 pub mod arith;
 pub mod binary;
 pub mod cast;
@@ -19,6 +20,7 @@ pub mod indexing;
 pub mod scan;
 pub mod sort;
 
+pub use advanced_indexing::*;
 pub use arith::ScalarOperand;
 pub use binary::*;
 pub use cast::*;

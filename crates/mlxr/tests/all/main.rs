@@ -28,3 +28,4 @@ mod rules_elementwise;
 mod rules_structural;
 mod transforms;
 mod transforms_walk;
+mod advanced_indexing;
