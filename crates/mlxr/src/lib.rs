@@ -36,7 +36,9 @@ pub use error::{Error, Result};
 pub use eval::{async_eval, eval, synchronize};
 pub use num_complex::Complex32;
 pub use primitive::Primitive;
-pub use transforms::{checkpoint, custom_function, grad, jvp, value_and_grad, vjp, vmap};
+pub use transforms::{
+    checkpoint, custom_function, grad, jvp, value_and_grad, value_and_grad_tree, vjp, vmap,
+};
 pub use tree::Tree;
 
 #[doc(hidden)]

@@ -10,7 +10,7 @@ pub mod vmap;
 
 pub use custom::{checkpoint, custom_function, CustomFunction};
 pub use jvp::jvp;
-pub use vjp::{grad, value_and_grad, vjp};
+pub use vjp::{grad, value_and_grad, value_and_grad_tree, vjp};
 pub use vmap::vmap;
 
 use crate::array::Array;

@@ -4,6 +4,7 @@ use super::{stand_in, tape, tracing};
 use crate::array::Array;
 use crate::error::{Error, Result};
 use crate::ops;
+use crate::tree::{tree_flatten, tree_map, Tree};
 use std::collections::{HashMap, HashSet};
 
 type Key = (u64, usize);
@@ -210,4 +211,67 @@ where
 {
     let vg = value_and_grad(f, argnums);
     move |args: &[Array]| vg(args).map(|(_, g)| g)
+}
+
+/// `value_and_grad` over a tree of parameters (what `nn.value_and_grad` builds on): `f`
+/// takes the parameters and further (constant) arguments; the result has `f`'s outputs and
+/// the gradient of its first output (a scalar) as a tree of the same structure. Leaves of
+/// integer or bool dtype are held constant and get zero gradients.
+pub fn value_and_grad_tree<F>(f: F) -> impl Fn(&Tree, &[Array]) -> Result<(Vec<Array>, Tree)>
+where
+    F: Fn(&Tree, &[Array]) -> Result<Vec<Array>>,
+{
+    move |params: &Tree, args: &[Array]| {
+        let leaves: Vec<Array> = tree_flatten(params).into_iter().map(|(_, a)| a).collect();
+        let diff: Vec<usize> = (0..leaves.len())
+            .filter(|&i| leaves[i].dtype().is_inexact())
+            .collect();
+        let rebuild = |xs: &[Array]| -> Result<Tree> {
+            let mut full = leaves.clone();
+            for (&i, x) in diff.iter().zip(xs) {
+                full[i] = x.clone();
+            }
+            let mut it = full.into_iter();
+            tree_map(params, &mut |_| {
+                it.next()
+                    .ok_or_else(|| Error::InvalidArgument("value_and_grad: tree changed".into()))
+            })
+        };
+        let primals: Vec<Array> = diff.iter().map(|&i| leaves[i].clone()).collect();
+        let (outs, grads) = if primals.is_empty() {
+            (f(params, args)?, vec![])
+        } else {
+            vjp_with(
+                |xs: &[Array]| f(&rebuild(xs)?, args),
+                &primals,
+                |outs| {
+                    let first = outs.first().ok_or_else(|| {
+                        Error::InvalidArgument(
+                            "value_and_grad: the function returned no outputs".into(),
+                        )
+                    })?;
+                    if first.ndim() != 0 {
+                        return Err(Error::Shape(format!(
+                            "grad: the function must return a scalar (0-d) array as its \
+                             first output; it returned shape {:?}",
+                            first.shape()
+                        )));
+                    }
+                    let mut seeds = vec![Some(ops::ones_like(first)?)];
+                    seeds.resize(outs.len(), None);
+                    Ok(seeds)
+                },
+            )?
+        };
+        let mut full: Vec<Array> = leaves.iter().map(ops::zeros_like).collect::<Result<_>>()?;
+        for (&i, g) in diff.iter().zip(grads) {
+            full[i] = g;
+        }
+        let mut it = full.into_iter();
+        let g = tree_map(params, &mut |_| {
+            it.next()
+                .ok_or_else(|| Error::InvalidArgument("value_and_grad: tree changed".into()))
+        })?;
+        Ok((outs, g))
+    }
 }
