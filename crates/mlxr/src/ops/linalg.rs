@@ -218,7 +218,7 @@ pub fn tensordot(a: &Array, b: &Array, axes: usize) -> Result<Array> {
 /// the last axes (result shape `a.shape[:-1] + b.shape[:-1]`). A 0-d operand multiplies.
 pub fn inner(a: &Array, b: &Array) -> Result<Array> {
     if a.ndim() == 0 || b.ndim() == 0 {
-        return multiply(a, b);
+        return super::multiply(a, b);
     }
     let (la, lb) = (a.shape()[a.ndim() - 1], b.shape()[b.ndim() - 1]);
     if la != lb {
@@ -236,7 +236,7 @@ pub fn inner(a: &Array, b: &Array) -> Result<Array> {
 pub fn outer(a: &Array, b: &Array) -> Result<Array> {
     let a2 = reshape_to(a, &[a.size(), 1])?;
     let b2 = reshape_to(b, &[1, b.size()])?;
-    multiply(&a2, &b2)
+    super::multiply(&a2, &b2)
 }
 
 impl Array {
@@ -244,9 +244,4 @@ impl Array {
     pub fn matmul(&self, other: &Array) -> Result<Array> {
         matmul(self, other)
     }
-}
-
-// TEMPORARY until the elementwise family is merged.
-fn multiply(_a: &Array, _b: &Array) -> Result<Array> {
-    Err(Error::Unsupported("multiply is not merged yet".into()))
 }

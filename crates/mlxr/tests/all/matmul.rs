@@ -456,3 +456,47 @@ fn tensordot_and_inner() {
         assert!(ops::tensordot(&xi, &xi.t().unwrap(), 1).is_err());
     });
 }
+
+#[test]
+fn outer_and_scalar_inner() {
+    on_each_device(|_| {
+        let f = Dtype::Float32;
+        let a = rand(&[4], f, -1.0, 1.0, 1);
+        let b = rand(&[3], f, -1.0, 1.0, 2);
+        let m = rand(&[2, 3], f, -1.0, 1.0, 3);
+        let ai = rand(&[4], Dtype::Int32, -5.0, 5.0, 4);
+        let bi = rand(&[2, 2], Dtype::Int32, -5.0, 5.0, 5);
+        let s = Array::scalar(1.5f32);
+        let h = rand(&[3], Dtype::Float16, -1.0, 1.0, 6);
+        let got = [
+            ops::outer(&a, &b).unwrap(),
+            ops::outer(&m, &a).unwrap(),
+            ops::outer(&ai, &bi).unwrap(),
+            ops::outer(&s, &s).unwrap(),
+            ops::inner(&s, &m).unwrap(),
+            ops::outer(&h, &a).unwrap(),
+        ];
+        let want = numpy(
+            "out = [np.outer(a, b), np.outer(m, a), np.outer(ai, bi), np.outer(s, s), \
+             np.inner(s, m), np.outer(h.astype(np.float32), a)]",
+            &[
+                ("a", &a),
+                ("b", &b),
+                ("m", &m),
+                ("ai", &ai),
+                ("bi", &bi),
+                ("s", &s),
+                ("h", &h),
+            ],
+        );
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_matches(g, w, &format!("outer/inner case {i}"));
+        }
+        assert_eq!(got[2].dtype(), Dtype::Int32);
+        assert_eq!(got[3].shape(), &[1, 1]);
+        assert_eq!(
+            ops::outer(&rand(&[0], f, 0.0, 1.0, 1), &b).unwrap().shape(),
+            &[0, 3]
+        );
+    });
+}

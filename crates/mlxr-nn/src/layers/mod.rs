@@ -1,0 +1,50 @@
+//! Layers (MLX's `mlx.nn` classes): each is a struct holding its parameters as [`Param`]s,
+//! implements [`Module`](crate::Module) through the `module!` macro, and has a `forward`.
+
+pub mod attention;
+pub mod containers;
+pub mod dropout;
+pub mod embedding;
+pub mod linear;
+pub mod normalization;
+pub mod positional;
+
+pub use attention::MultiHeadAttention;
+pub use containers::Sequential;
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use linear::{Bilinear, Identity, Linear};
+pub use normalization::{LayerNorm, RMSNorm};
+pub use positional::{RoPE, SinusoidalPositionalEncoding};
+
+use crate::Module;
+use mlxr::{Array, Result};
+
+/// A layer with one input and one output (what [`Sequential`] chains).
+pub trait Layer: Module {
+    /// Apply the layer.
+    fn forward(&self, x: &Array) -> Result<Array>;
+    /// A boxed clone (so boxed layers can be cloned).
+    fn box_clone(&self) -> Box<dyn Layer>;
+}
+
+impl Clone for Box<dyn Layer> {
+    fn clone(&self) -> Self {
+        self.box_clone()
+    }
+}
+
+/// Implement [`Layer`] for a `Clone` type with an inherent `forward(&self, &Array)`.
+#[macro_export]
+macro_rules! layer {
+    ($ty:ty) => {
+        impl $crate::layers::Layer for $ty {
+            fn forward(&self, x: &mlxr::Array) -> mlxr::Result<mlxr::Array> {
+                <$ty>::forward(self, x)
+            }
+            fn box_clone(&self) -> Box<dyn $crate::layers::Layer> {
+                Box::new(self.clone())
+            }
+        }
+    };
+}
