@@ -12,6 +12,10 @@ type Un = fn(&Array) -> Result<Array>;
 type Bin = fn(&Array, &Array) -> Result<Array>;
 type Red = fn(&Array, Option<&[isize]>, bool) -> Result<Array>;
 type ArgRed = fn(&Array, Option<isize>, bool) -> Result<Array>;
+/// An input range `[lo, hi)`.
+type Range = (f64, f64);
+/// Two inputs' shapes and vmap axes.
+type Case2 = (Vec<usize>, Option<isize>, Vec<usize>, Option<isize>);
 
 fn u(f: Un) -> Un {
     f
@@ -82,7 +86,7 @@ fn unary_table() -> Vec<(&'static str, Un, f64, f64)> {
 }
 
 /// Float binary ops with ranges for `a` and `b` away from kinks and poles.
-fn binary_table() -> Vec<(&'static str, Bin, (f64, f64), (f64, f64))> {
+fn binary_table() -> Vec<(&'static str, Bin, Range, Range)> {
     let any = (-1.0, 1.0);
     let pos = (0.5, 2.0);
     vec![
@@ -465,7 +469,7 @@ fn vmap2(
     f: &dyn Fn(&Array, &Array) -> Result<Array>,
     gen: &dyn Fn(&[usize], u64) -> Array,
 ) {
-    let cases: Vec<(Vec<usize>, Option<isize>, Vec<usize>, Option<isize>)> = vec![
+    let cases: Vec<Case2> = vec![
         (vec![4, 3], Some(0), vec![4, 3], Some(0)),
         (vec![3, 4], Some(1), vec![4, 3], Some(0)),
         (vec![4, 3], Some(0), vec![2, 3], None),
@@ -533,7 +537,7 @@ pub fn run_vmap() {
     );
 
     // Select: condition, x and y batched or not, of different ranks.
-    let c = ops::greater(&r64(&[4, 3], -1.0, 1.0, 7), 0.0).unwrap();
+    let c = ops::greater(r64(&[4, 3], -1.0, 1.0, 7), 0.0).unwrap();
     let (a, b) = (r64(&[3, 4], -1.0, 1.0, 8), r64(&[3], -1.0, 1.0, 9));
     let sel = |v: &[Array]| Ok(vec![ops::r#where(&v[0], &v[1], &v[2])?]);
     check_vmap(
@@ -614,7 +618,7 @@ pub fn run_vmap() {
     // Matmul / AddMM: batch on either operand or both, vectors, broadcast batches.
     let mm = |v: &[Array]| Ok(vec![ops::matmul(&v[0], &v[1])?]);
     let g = |s: &[usize], seed: u64| r64(s, -1.0, 1.0, seed);
-    let mm_cases: Vec<(Vec<usize>, Option<isize>, Vec<usize>, Option<isize>)> = vec![
+    let mm_cases: Vec<Case2> = vec![
         (vec![5, 3, 4], Some(0), vec![4, 2], None),
         (vec![3, 4], None, vec![4, 2, 5], Some(-1)),
         (vec![3, 5, 4], Some(1), vec![5, 4, 2], Some(0)),
@@ -1008,7 +1012,7 @@ fn mlx_binary_ties_and_edges() {
     // where: the condition gets nothing.
     let c = Array::from_slice(&[true, false, true], &[3]).unwrap();
     let (ga, gb) = grad_sum2(
-        |x, y| ops::multiply(&ops::r#where(&c, x, y)?, &f32a(&[1.0, 2.0, 3.0], &[3])),
+        |x, y| ops::multiply(ops::r#where(&c, x, y)?, f32a(&[1.0, 2.0, 3.0], &[3])),
         &a,
         &b,
     );
@@ -1129,6 +1133,49 @@ fn mlx_complex_conventions() {
     .unwrap();
     assert_c(&g[0], &[(6.0, -2.0), (-13.0, 4.0)], "multiply vjp a");
     assert_c(&g[1], &[(3.0, -1.0), (-6.5, 2.0)], "multiply vjp b");
+    assert_c(
+        &jvp1c(ops::exp),
+        &[(-3.60293, 1.34052), (0.111254, 0.00404612)],
+        "exp jvp",
+    );
+    assert_c(
+        &vjp1(ops::log, &cz),
+        &[(-0.2, 0.6), (-0.594595, 0.432432)],
+        "log vjp",
+    );
+    assert_c(
+        &vjp1(ops::sin, &cz),
+        &[(-1.01917, 5.08462), (-2.30622, 0.969267)],
+        "sin vjp",
+    );
+    let cd = c32(&[(0.5, -1.0), (2.0, 0.3)]);
+    let (_, g) = mlxr::vjp(
+        |v: &[Array]| Ok(vec![ops::divide(&v[0], &v[1])?]),
+        &[z.clone(), cz.clone()],
+        std::slice::from_ref(&cd),
+    )
+    .unwrap();
+    assert_c(&g[0], &[(0.75, -0.25), (0.86, -0.28)], "divide vjp a");
+    assert_c(&g[1], &[(-1.0, 0.75), (1.006, -0.708)], "divide vjp b");
+    let a = ops::reshape_to(
+        &c32(&[(1.0, 1.0), (2.0, -1.0), (0.0, 0.5), (3.0, 0.0)]),
+        &[2, 2],
+    )
+    .unwrap();
+    let b = ops::reshape_to(&c32(&[(2.0, -1.0), (1.0, 2.0)]), &[2, 1]).unwrap();
+    let cm = ops::reshape_to(&c32(&[(1.0, 0.5), (2.0, -1.0)]), &[2, 1]).unwrap();
+    let (_, g) = mlxr::vjp(
+        |v: &[Array]| Ok(vec![ops::matmul(&v[0], &v[1])?]),
+        &[a, b],
+        &[cm],
+    )
+    .unwrap();
+    assert_c(
+        &g[0],
+        &[(1.5, 2.0), (2.0, -1.5), (5.0, 0.0), (0.0, -5.0)],
+        "matmul vjp a",
+    );
+    assert_c(&g[1], &[(1.0, -1.5), (7.5, -1.0)], "matmul vjp b");
 }
 
 #[test]
@@ -1165,13 +1212,13 @@ fn second_order() {
     let got = dxy(&[x.clone(), y.clone()]).unwrap()[0]
         .to_vec::<f64>()
         .unwrap();
-    for i in 0..3 {
-        let (xv, yv) = (x.to_vec::<f64>().unwrap()[i], y.to_vec::<f64>().unwrap()[i]);
+    let (xs, ys) = (x.to_vec::<f64>().unwrap(), y.to_vec::<f64>().unwrap());
+    for (i, g) in got.iter().enumerate() {
+        let (xv, yv) = (xs[i], ys[i]);
         let want = 2.0 * yv * xv.exp() * (1.0 + xv);
         assert!(
-            (got[i] - want).abs() < 1e-10,
-            "mixed second derivative {i}: got {}, want {want}",
-            got[i]
+            (g - want).abs() < 1e-10,
+            "mixed second derivative {i}: got {g}, want {want}"
         );
     }
     // jvp of grad (forward over reverse) for a softmax / logsumexp / matmul chain, against FD.
