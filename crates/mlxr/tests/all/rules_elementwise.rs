@@ -1260,3 +1260,89 @@ fn second_order() {
         &[distinct(&[2, 2], 98)],
     );
 }
+
+#[test]
+fn cotangent_dtypes_and_shapes() {
+    // Half-precision inputs get half-precision cotangents of their own (unbroadcast) shape.
+    for dt in [Dtype::Float16, Dtype::Bfloat16, Dtype::Float32] {
+        let x = r64(&[2, 3], -1.0, 1.0, 1).astype(dt).unwrap();
+        let y = r64(&[3], 0.5, 1.5, 2).astype(dt).unwrap();
+        let f = |v: &[Array]| {
+            let p = ops::multiply(&ops::exp(&v[0])?, &ops::log(&v[1])?)?;
+            let s = ops::softmax(&p, Some(&[-1]), true)?;
+            let m = ops::max(&ops::maximum(&s, &v[1])?, Some(&[0]), false)?;
+            Ok(vec![ops::sum(&m, None, false)?])
+        };
+        let g = mlxr::grad(f, &[0, 1])(&[x.clone(), y.clone()]).unwrap();
+        assert_eq!(g[0].dtype(), dt);
+        assert_eq!(g[1].dtype(), dt);
+        assert_eq!(g[0].shape(), &[2, 3]);
+        assert_eq!(g[1].shape(), &[3]);
+        // Against the float64 gradient, within the dtype's precision.
+        let x64 = x.astype(Dtype::Float64).unwrap();
+        let y64 = y.astype(Dtype::Float64).unwrap();
+        let g64 = mlxr::grad(f, &[0, 1])(&[x64, y64]).unwrap();
+        let tol = if dt == Dtype::Float32 { 1e-5 } else { 5e-2 };
+        for (a, b) in g.iter().zip(&g64) {
+            let (a, b) = (vals(a), vals(b));
+            for (p, q) in a.iter().zip(&b) {
+                assert!(
+                    (p - q).abs() <= tol * (1.0 + q.abs()),
+                    "{dt}: {a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+    // An integer input's path gives an integer cotangent; sum of int8 (an int32 output)
+    // gives back int8.
+    let x = r64(&[3], -1.0, 1.0, 3);
+    let f = |v: &[Array]| {
+        let i = ops::astype(&ops::multiply(&v[0], 10)?, Dtype::Int8)?;
+        let s = ops::astype(&ops::sum(&ops::abs(&i)?, None, false)?, Dtype::Float64)?;
+        Ok(vec![ops::multiply(&s, &ops::sum(&v[0], None, false)?)?])
+    };
+    let (_, g) = mlxr::vjp(f, std::slice::from_ref(&x), &[Array::scalar(1.0f64)]).unwrap();
+    assert_eq!(g[0].dtype(), Dtype::Float64);
+}
+
+#[test]
+fn vmap_of_grad_and_nested_vmap() {
+    // Per-example gradients: vmap over grad (the vjp rules' graphs are vmapped).
+    let loss = |v: &[Array]| {
+        let h = ops::tanh(&ops::matmul(&v[0], &v[1])?)?;
+        let p = ops::softmax(&h, Some(&[-1]), false)?;
+        Ok(vec![ops::sum(
+            &ops::multiply(&p, &ops::logsumexp(&h, Some(&[-1]), true)?)?,
+            None,
+            false,
+        )?])
+    };
+    let per_example = |v: &[Array]| mlxr::grad(loss, &[0, 1])(v);
+    check_vmap(
+        "vmap of grad",
+        &per_example,
+        &[r64(&[4, 3], -1.0, 1.0, 1), r64(&[3, 2], -1.0, 1.0, 2)],
+        &[Some(0), None],
+    );
+    check_vmap(
+        "vmap of grad, both batched",
+        &per_example,
+        &[r64(&[3, 4], -1.0, 1.0, 3), r64(&[3, 2, 4], -1.0, 1.0, 4)],
+        &[Some(1), Some(-1)],
+    );
+    // vmap of vmap: an outer product of elementwise ops and a reduction.
+    let inner = |v: &[Array]| {
+        let r = ops::multiply(&ops::sin(&v[0])?, &ops::exp(&v[1])?)?;
+        Ok(vec![
+            ops::sum(&r, None, false)?,
+            ops::maximum(&v[0], &v[1])?,
+        ])
+    };
+    let outer = |v: &[Array]| mlxr::vmap(inner, &[Some(0), None], &[Some(0)])(v);
+    check_vmap(
+        "vmap of vmap",
+        &outer,
+        &[r64(&[3, 4, 2], -1.0, 1.0, 5), r64(&[2, 3], -1.0, 1.0, 6)],
+        &[None, Some(1)],
+    );
+}
