@@ -1,12 +1,13 @@
 //! `AsType`: conversion between dtypes.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &["AsType"];
 
 use crate::array::Array;
 use crate::backend::cpu::copy::copy_to_contiguous;
 use crate::dtype::Dtype;
 use crate::error::Result;
+use crate::ops;
 use crate::primitive::Primitive;
 use std::any::Any;
 
@@ -43,6 +44,28 @@ impl Primitive for AsType {
             self.dtype,
         )?);
         Ok(())
+    }
+    /// The cotangent converted back to the input's dtype. As MLX, a conversion passes the
+    /// gradient straight through, also to and from integer or bool dtypes (so
+    /// `grad(|x| x.astype(int32).astype(float32).sum())` is one, as in MLX).
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![ops::astype(&cotangents[0], primals[0].dtype())?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![ops::astype(&tangents[0], self.dtype)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Ok((vec![ops::astype(&inputs[0], self.dtype)?], vec![axes[0]]))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

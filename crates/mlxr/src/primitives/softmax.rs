@@ -1,13 +1,24 @@
 //! Fused softmax-family primitives: `Softmax` and `LogSumExp`, over any set of axes.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &["Softmax", "LogSumExp"];
 
+use super::reduce::{isize_axes, shift_axes};
 use crate::array::Array;
 use crate::backend::cpu::softmax;
 use crate::error::Result;
+use crate::ops;
 use crate::primitive::Primitive;
 use std::any::Any;
+use std::sync::Arc;
+
+/// `x` with a batch axis: its position (a new axis 0 for an unbatched input).
+fn batched(x: &Array, axis: Option<usize>) -> Result<(Array, usize)> {
+    match axis {
+        Some(b) => Ok((x.clone(), b)),
+        None => Ok((ops::expand_dims(x, &[0])?, 0)),
+    }
+}
 
 /// `exp(x - max) / sum(exp(x - max))` over `axes` (sorted, distinct), computed in f32
 /// (f64 for f64, complex64 for complex) and written in the output dtype. With
@@ -39,6 +50,54 @@ impl Primitive for Softmax {
         outputs[0].set_data(out);
         Ok(())
     }
+    /// `s * c - s * sum(s * c)` over the axes, with `s` the softmax output.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let s = &outputs[0];
+        let sc = ops::multiply(s, &cotangents[0])?;
+        let tot = ops::sum(&sc, Some(&isize_axes(&self.axes)), true)?;
+        let g = ops::subtract(&sc, &ops::multiply(s, &tot)?)?;
+        Ok(vec![ops::astype(&g, primals[0].dtype())?])
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let axes = isize_axes(&self.axes);
+        let s = ops::softmax(x, Some(&axes), self.precise)?;
+        let st = ops::multiply(&s, &tangents[0])?;
+        let tot = ops::sum(&st, Some(&axes), true)?;
+        Ok(vec![ops::subtract(&st, &ops::multiply(&s, &tot)?)?])
+    }
+    /// The axes shift past the batch axis; the output dtype stays the unbatched one
+    /// (over the last axis alone: at least float32).
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let (x, b) = batched(&inputs[0], axes[0])?;
+        let last_only = self.axes.len() == 1 && self.axes[0] + 2 == x.ndim();
+        let dtype = if last_only {
+            ops::at_least_float(x.dtype())
+        } else {
+            x.dtype()
+        };
+        let out = Array::new_node(
+            x.shape().to_vec(),
+            dtype,
+            Arc::new(Softmax {
+                axes: shift_axes(&self.axes, b),
+                precise: self.precise,
+            }),
+            vec![x],
+            ops::stream(),
+        );
+        Ok((vec![out], vec![Some(b)]))
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -66,6 +125,49 @@ impl Primitive for LogSumExp {
         let out = softmax::logsumexp(&d, x.shape(), &self.axes, x.dtype(), outputs[0].dtype())?;
         outputs[0].set_data(out);
         Ok(())
+    }
+    /// `c * softmax(x)` over the axes (so an infinite input makes every element of its
+    /// group NaN, as MLX).
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let w = ops::softmax(x, Some(&isize_axes(&self.axes)), true)?;
+        let g = ops::multiply(&cotangents[0], &w)?;
+        Ok(vec![ops::astype(&g, x.dtype())?])
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
+        let axes = isize_axes(&self.axes);
+        let w = ops::softmax(&primals[0], Some(&axes), true)?;
+        Ok(vec![ops::sum(
+            &ops::multiply(&tangents[0], &w)?,
+            Some(&axes),
+            true,
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let (x, b) = batched(&inputs[0], axes[0])?;
+        let new_axes = shift_axes(&self.axes, b);
+        let mut shape = x.shape().to_vec();
+        for &a in &new_axes {
+            shape[a] = 1;
+        }
+        let out = Array::new_node(
+            shape,
+            ops::at_least_float(x.dtype()),
+            Arc::new(LogSumExp { axes: new_axes }),
+            vec![x],
+            ops::stream(),
+        );
+        Ok((vec![out], vec![Some(b)]))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
