@@ -35,6 +35,13 @@ fn assert_vals(got: &Array, want: &[f64], tol: f64, what: &str) {
     }
 }
 
+/// `a` evaluated (detached from the ops that made it, so that the checks record only the
+/// primitives of the functions under test).
+fn ev(a: Array) -> Array {
+    mlxr::eval(std::slice::from_ref(&a)).unwrap();
+    a
+}
+
 /// A 1-D input with exact zeros (for cumprod).
 fn with_zeros(seed: u64) -> Array {
     let mut v = vals(&r64(&[7], 0.5, 1.5, seed));
@@ -402,7 +409,7 @@ fn grad_random() {
     check_tol(
         "mvn_apply",
         &|x| Ok(vec![mvn_apply(&x[0], &x[1], &x[2])]),
-        &[z, r64(&[2, 3], -1.0, 1.0, 57).astype(Dtype::Float32).unwrap(), r64(&[2, 3, 3], -1.0, 1.0, 58).astype(Dtype::Float32).unwrap()],
+        &[z, r64(&[2, 3], -1.0, 1.0, 57).astype(Dtype::Float32).map(ev).unwrap(), r64(&[2, 3, 3], -1.0, 1.0, 58).astype(Dtype::Float32).map(ev).unwrap()],
         1e-2,
         2e-3,
         2e-3,
@@ -447,7 +454,7 @@ pub fn run_vmap() {
         one("roll", &|x| Ok(vec![ops::roll(x, &[1, -1], Some(&[0, 2]))?]), &x);
         one("diagonal", &|x| Ok(vec![ops::diagonal(x, 1, 2, 0)?]), &x);
         one("diag", &|x| Ok(vec![ops::diag(x, -1)?]), &bat(&[3], a, 63));
-        one("view", &|x| Ok(vec![ops::view(x, Dtype::Int16)?]), &x.astype(Dtype::Float32).unwrap());
+        one("view", &|x| Ok(vec![ops::view(x, Dtype::Int16)?]), &x.astype(Dtype::Float32).map(ev).unwrap());
         one("pad", &|x| Ok(vec![ops::pad(x, &[(1, 2)], PadMode::Edge, 0.0)?]), &x);
         one("pad constant", &|x| Ok(vec![ops::pad(x, &[(0, 1), (2, 0), (1, 1)], PadMode::Constant, 3.0)?]), &x);
         one("slice", &|x| Ok(vec![ops::slice(x, &[-1, 0, 3], &[isize::MIN, 3, 0], &[-1, 2, -2])?]), &x);
@@ -487,7 +494,7 @@ pub fn run_vmap() {
         &[bat(&[2], s0, 60)],
         &[s0],
     );
-    check_vmap("view of 0-d items", &|x| Ok(vec![ops::view(&x[0], Dtype::Uint32)?]), &[bat(&[], s0, 65).astype(Dtype::Float32).unwrap()], &[s0]);
+    check_vmap("view of 0-d items", &|x| Ok(vec![ops::view(&x[0], Dtype::Uint32)?]), &[bat(&[], s0, 65).astype(Dtype::Float32).map(ev).unwrap()], &[s0]);
     // Two inputs, every mix of batched / unbatched.
     let mixes = [[s0, s1], [s1, no], [no, sl], [sl, s0]];
     for a in mixes {
@@ -514,8 +521,8 @@ pub fn run_vmap() {
             &|x| {
                 Ok(vec![
                     ops::take_along_axis(&x[0], &x[1], Some(1))?,
-                    ops::put_along_axis(&x[0], &x[1], 5.0, Some(1))?,
-                    ops::scatter_add_axis(&x[0], &x[1], 2.0, Some(1))?,
+                    ops::put_along_axis(&x[0], &x[1], f64s(&[5.0], &[]), Some(1))?,
+                    ops::scatter_add_axis(&x[0], &x[1], f64s(&[2.0], &[]), Some(1))?,
                 ])
             },
             &[x.clone(), ia.clone()],
@@ -631,9 +638,9 @@ pub fn run_vmap() {
     let k = random::key(9);
     let triples = [[s0, s1, s0], [no, sl, s0], [s0, no, no], [no, no, sl]];
     for a in triples {
-        let lo = ops::subtract(&bat(&[2, 3], a[0], 74), 1.0).unwrap();
-        let hi = ops::add(&bat(&[2, 3], a[1], 75), 2.0).unwrap();
-        let p = ops::multiply(ops::add(&bat(&[2, 3], a[2], 76), 1.0).unwrap(), 0.5).unwrap();
+        let lo = ev(ops::subtract(&bat(&[2, 3], a[0], 74), 1.0).unwrap());
+        let hi = ev(ops::add(&bat(&[2, 3], a[1], 75), 2.0).unwrap());
+        let p = ev(ops::multiply(ops::add(&bat(&[2, 3], a[2], 76), 1.0).unwrap(), 0.5).unwrap());
         let il = bati(&[3], a[2], 4, 77);
         check_vmap(
             "random samplers, batched parameters",
@@ -654,8 +661,8 @@ pub fn run_vmap() {
         );
     }
     let z = random::normal(&[B, 3], Dtype::Float32, 0.0, 1.0, Some(&k)).unwrap();
-    let m = r64(&[3], -1.0, 1.0, 78).astype(Dtype::Float32).unwrap();
-    let s = r64(&[3, 3, B], -1.0, 1.0, 79).astype(Dtype::Float32).unwrap();
+    let m = r64(&[3], -1.0, 1.0, 78).astype(Dtype::Float32).map(ev).unwrap();
+    let s = r64(&[3, 3, B], -1.0, 1.0, 79).astype(Dtype::Float32).map(ev).unwrap();
     check_vmap("mvn_apply", &|x| Ok(vec![mvn_apply(&x[0], &x[1], &x[2])]), &[z, m, s], &[s0, no, sl]);
     let cov = f32s(&[2.0, 0.5, 0.5, 1.0, 1.0, 0.0, 0.0, 3.0], &[2, 2, 2]);
     check_vmap(
