@@ -17,7 +17,13 @@ use std::any::Any;
 /// batched form to build.
 macro_rules! no_input_rules {
     () => {
-        fn vjp(&self, _: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        fn vjp(
+            &self,
+            _: &[Array],
+            _: &[Array],
+            argnums: &[usize],
+            _: &[Array],
+        ) -> Result<Vec<Array>> {
             debug_assert!(argnums.is_empty());
             Ok(vec![])
         }
@@ -27,7 +33,11 @@ macro_rules! no_input_rules {
                 self.name()
             )))
         }
-        fn vmap(&self, _: &[Array], _: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        fn vmap(
+            &self,
+            _: &[Array],
+            _: &[Option<usize>],
+        ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
             Err(Error::Unsupported(format!(
                 "[{}::vmap] the primitive has no inputs, so it cannot be batched",
                 self.name()
@@ -62,16 +72,34 @@ impl Primitive for Full {
         out.set_data(data);
         Ok(())
     }
-    fn vjp(&self, _: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         Ok(vec![cotangents[0].clone()])
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let t = &tangents[0];
-        Ok(vec![node(t.shape().to_vec(), t.dtype(), Full, vec![t.clone()])])
+        Ok(vec![node(
+            t.shape().to_vec(),
+            t.dtype(),
+            Full,
+            vec![t.clone()],
+        )])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let x = &inputs[0];
-        Ok((vec![node(x.shape().to_vec(), x.dtype(), Full, vec![x.clone()])], vec![axes[0]]))
+        Ok((
+            vec![node(x.shape().to_vec(), x.dtype(), Full, vec![x.clone()])],
+            vec![axes[0]],
+        ))
     }
     equivalent_by_eq!();
 }

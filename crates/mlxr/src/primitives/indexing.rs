@@ -24,11 +24,13 @@ pub const NAMES: &[&str] = &[
     "DynamicSliceUpdate",
 ];
 
+use super::shape::{
+    batch_size, front_or_expand, node, tangent, tangent_or_zeros, to_front, vmap_loop,
+};
+use super::slicing::Slice;
 use crate::array::Array;
 use crate::backend::cpu::indexing as k;
 pub use crate::backend::cpu::indexing::ScatterReduce;
-use super::shape::{batch_size, front_or_expand, node, tangent, tangent_or_zeros, to_front, vmap_loop};
-use super::slicing::Slice;
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::primitive::Primitive;
@@ -70,7 +72,13 @@ impl Primitive for Gather {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let a = &primals[0];
         let idx = &primals[1..];
         argnums
@@ -87,15 +95,28 @@ impl Primitive for Gather {
     }
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
         match tangent(tangents, argnums, 0) {
-            Some(t) => Ok(vec![ops::gather(t, &primals[1..], &self.axes_isize(), &self.slice_sizes)?]),
+            Some(t) => Ok(vec![ops::gather(
+                t,
+                &primals[1..],
+                &self.axes_isize(),
+                &self.slice_sizes,
+            )?]),
             None => {
-                let mut shape = if primals.len() > 1 { primals[1].shape().to_vec() } else { vec![] };
+                let mut shape = if primals.len() > 1 {
+                    primals[1].shape().to_vec()
+                } else {
+                    vec![]
+                };
                 shape.extend_from_slice(&self.slice_sizes);
                 Ok(vec![ops::zeros(&shape, Some(primals[0].dtype()))?])
             }
         }
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let idx_batched = axes[1..].iter().any(|a| a.is_some());
         let ax: Vec<isize> = self.axes.iter().map(|&x| x as isize + 1).collect();
@@ -105,7 +126,11 @@ impl Primitive for Gather {
             let mut ss = vec![b];
             ss.extend_from_slice(&self.slice_sizes);
             let out = ops::gather(&a, &inputs[1..], &ax, &ss)?;
-            let nidx = if inputs.len() > 1 { inputs[1].ndim() } else { 0 };
+            let nidx = if inputs.len() > 1 {
+                inputs[1].ndim()
+            } else {
+                0
+            };
             return Ok((vec![out], vec![Some(nidx)]));
         }
         let idx: Vec<Array> = inputs[1..]
@@ -150,7 +175,13 @@ impl Primitive for GatherAxis {
         outputs[0].set_data(k::gather_axis(&inputs[0], &inputs[1], self.axis)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         argnums
             .iter()
             .map(|&i| {
@@ -165,14 +196,28 @@ impl Primitive for GatherAxis {
     }
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
         match tangent(tangents, argnums, 0) {
-            Some(t) => Ok(vec![ops::take_along_axis(t, &primals[1], Some(self.axis as isize))?]),
-            None => Ok(vec![ops::zeros(primals[1].shape(), Some(primals[0].dtype()))?]),
+            Some(t) => Ok(vec![ops::take_along_axis(
+                t,
+                &primals[1],
+                Some(self.axis as isize),
+            )?]),
+            None => Ok(vec![ops::zeros(
+                primals[1].shape(),
+                Some(primals[0].dtype()),
+            )?]),
         }
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let a = front_or_expand(&inputs[0], axes[0])?;
         let i = front_or_expand(&inputs[1], axes[1])?;
-        Ok((vec![ops::take_along_axis(&a, &i, Some(self.axis as isize + 1))?], vec![Some(0)]))
+        Ok((
+            vec![ops::take_along_axis(&a, &i, Some(self.axis as isize + 1))?],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -210,7 +255,13 @@ impl Primitive for Scatter {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
         let n = primals.len();
         let (a, idx, upd) = (&primals[0], &primals[1..n - 1], &primals[n - 1]);
         let ct = &cotangents[0];
@@ -235,7 +286,11 @@ impl Primitive for Scatter {
                     let g = ops::gather(ct, idx, &ax, win)?;
                     match self.reduce {
                         ScatterReduce::None | ScatterReduce::Sum => Ok(g),
-                        _ => ops::r#where(ops::equal(upd, ops::gather(out, idx, &ax, win)?)?, &g, 0.0),
+                        _ => ops::r#where(
+                            ops::equal(upd, ops::gather(out, idx, &ax, win)?)?,
+                            &g,
+                            0.0,
+                        ),
                     }
                 } else {
                     ops::zeros_like(&primals[i])
@@ -258,7 +313,12 @@ impl Primitive for Scatter {
                 ))
             }
             _ => {
-                let out = node(a.shape().to_vec(), a.dtype(), self.clone(), primals.to_vec());
+                let out = node(
+                    a.shape().to_vec(),
+                    a.dtype(),
+                    self.clone(),
+                    primals.to_vec(),
+                );
                 let win = &upd.shape()[upd.ndim() - a.ndim()..];
                 let keep_a = ops::r#where(ops::equal(a, &out)?, &ta, 0.0)?;
                 let won = ops::equal(upd, ops::gather(&out, idx, &ax, win)?)?;
@@ -268,7 +328,11 @@ impl Primitive for Scatter {
         };
         Ok(vec![t])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         // Every input gets the batch in front; an extra index array (the item number)
         // on the new axis 0 keeps the items apart.
         let n = inputs.len();
@@ -295,8 +359,14 @@ impl Primitive for Scatter {
         all.push(upd);
         let mut ax = vec![0usize];
         ax.extend(self.axes.iter().map(|&x| x + 1));
-        let p = Scatter { reduce: self.reduce, axes: ax };
-        Ok((vec![node(a.shape().to_vec(), a.dtype(), p, all)], vec![Some(0)]))
+        let p = Scatter {
+            reduce: self.reduce,
+            axes: ax,
+        };
+        Ok((
+            vec![node(a.shape().to_vec(), a.dtype(), p, all)],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -324,7 +394,13 @@ impl Primitive for ScatterAxis {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let (v, i) = (&primals[2], &primals[1]);
         let ct = &cotangents[0];
         let ax = Some(self.axis as isize);
@@ -349,7 +425,11 @@ impl Primitive for ScatterAxis {
             _ => ops::put_along_axis(&ta, &primals[1], &tv, ax)?,
         }])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let a = to_front(&inputs[0], axes[0], b)?;
         let i = front_or_expand(&inputs[1], axes[1])?;
@@ -404,7 +484,13 @@ impl Primitive for SliceUpdate {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
         let (a, u) = (&primals[0], &primals[1]);
         let ct = &cotangents[0];
         let out = &outputs[0];
@@ -413,19 +499,22 @@ impl Primitive for SliceUpdate {
             .map(|&k| {
                 if k == 0 {
                     match self.reduce {
-                        ScatterReduce::None => self.update(ct, &ops::zeros_like(u)?, ScatterReduce::None),
-                        ScatterReduce::Sum => Ok(ct.clone()),
-                        ScatterReduce::Prod => {
-                            ops::multiply(ct, &self.update(&ops::ones_like(a)?, u, ScatterReduce::None)?)
+                        ScatterReduce::None => {
+                            self.update(ct, &ops::zeros_like(u)?, ScatterReduce::None)
                         }
+                        ScatterReduce::Sum => Ok(ct.clone()),
+                        ScatterReduce::Prod => ops::multiply(
+                            ct,
+                            &self.update(&ops::ones_like(a)?, u, ScatterReduce::None)?,
+                        ),
                         _ => ops::r#where(ops::equal(a, out)?, ct, 0.0),
                     }
                 } else {
                     let g = self.window(ct, u.shape());
                     match self.reduce {
                         ScatterReduce::None | ScatterReduce::Sum => Ok(g),
-                        ScatterReduce::Prod => ops::multiply(&g, &self.window(a, u.shape())),
-                        _ => ops::r#where(ops::equal(u, &self.window(out, u.shape()))?, &g, 0.0),
+                        ScatterReduce::Prod => ops::multiply(&g, self.window(a, u.shape())),
+                        _ => ops::r#where(ops::equal(u, self.window(out, u.shape()))?, &g, 0.0),
                     }
                 }
             })
@@ -438,27 +527,37 @@ impl Primitive for SliceUpdate {
         let t = match self.reduce {
             ScatterReduce::None | ScatterReduce::Sum => self.update(&ta, &tu, self.reduce)?,
             ScatterReduce::Prod => {
-                let da = ops::multiply(&ta, &self.update(&ops::ones_like(a)?, u, ScatterReduce::None)?)?;
-                let du = ops::multiply(&tu, &self.window(a, u.shape()))?;
+                let da = ops::multiply(
+                    &ta,
+                    &self.update(&ops::ones_like(a)?, u, ScatterReduce::None)?,
+                )?;
+                let du = ops::multiply(&tu, self.window(a, u.shape()))?;
                 self.update(&da, &du, ScatterReduce::Sum)?
             }
             _ => {
                 let out = self.update(a, u, self.reduce)?;
                 let keep_a = ops::r#where(ops::equal(a, &out)?, &ta, 0.0)?;
-                let won = ops::equal(u, &self.window(&out, u.shape()))?;
+                let won = ops::equal(u, self.window(&out, u.shape()))?;
                 self.update(&keep_a, &ops::r#where(won, &tu, 0.0)?, ScatterReduce::Sum)?
             }
         };
         Ok(vec![t])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let a = to_front(&inputs[0], axes[0], b)?;
         let u = to_front(&inputs[1], axes[1], b)?;
         let mut p = self.clone();
         p.start.insert(0, 0);
         p.strides.insert(0, 1);
-        Ok((vec![node(a.shape().to_vec(), a.dtype(), p, vec![a, u])], vec![Some(0)]))
+        Ok((
+            vec![node(a.shape().to_vec(), a.dtype(), p, vec![a, u])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -493,15 +592,28 @@ impl Primitive for DynamicSlice {
         outputs[0].set_data(k::copy_window(&inputs[0], &st, &self.slice_size)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let a = &primals[0];
         argnums
             .iter()
             .map(|&k| {
                 if k == 0 {
-                    let p = DynamicSliceUpdate { axes: self.axes.clone() };
+                    let p = DynamicSliceUpdate {
+                        axes: self.axes.clone(),
+                    };
                     let z = ops::zeros_like(a)?;
-                    Ok(node(a.shape().to_vec(), a.dtype(), p, vec![z, cotangents[0].clone(), primals[1].clone()]))
+                    Ok(node(
+                        a.shape().to_vec(),
+                        a.dtype(),
+                        p,
+                        vec![z, cotangents[0].clone(), primals[1].clone()],
+                    ))
                 } else {
                     ops::zeros_like(&primals[k])
                 }
@@ -510,20 +622,40 @@ impl Primitive for DynamicSlice {
     }
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
         let t = tangent_or_zeros(tangents, argnums, 0, &primals[0])?;
-        Ok(vec![node(self.slice_size.clone(), t.dtype(), self.clone(), vec![t, primals[1].clone()])])
+        Ok(vec![node(
+            self.slice_size.clone(),
+            t.dtype(),
+            self.clone(),
+            vec![t, primals[1].clone()],
+        )])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         if axes[1].is_some() {
             return vmap_loop(inputs, axes, "DynamicSlice", |xs| {
-                Ok(vec![node(self.slice_size.clone(), xs[0].dtype(), self.clone(), xs.to_vec())])
+                Ok(vec![node(
+                    self.slice_size.clone(),
+                    xs[0].dtype(),
+                    self.clone(),
+                    xs.to_vec(),
+                )])
             });
         }
         let b = batch_size(inputs, axes);
         let a = to_front(&inputs[0], axes[0], b)?;
         let mut ss = vec![b];
         ss.extend_from_slice(&self.slice_size);
-        let p = DynamicSlice { axes: self.axes.iter().map(|&x| x + 1).collect(), slice_size: ss.clone() };
-        Ok((vec![node(ss, a.dtype(), p, vec![a, inputs[1].clone()])], vec![Some(0)]))
+        let p = DynamicSlice {
+            axes: self.axes.iter().map(|&x| x + 1).collect(),
+            slice_size: ss.clone(),
+        };
+        Ok((
+            vec![node(ss, a.dtype(), p, vec![a, inputs[1].clone()])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -545,20 +677,47 @@ impl Primitive for DynamicSliceUpdate {
         let st = dynamic_starts(a, &inputs[2], &self.axes, upd.shape())?;
         let out = k::copy_or_donate(a)?;
         let steps = vec![1isize; a.ndim()];
-        k::update_window(&out, a.shape(), a.dtype(), upd, &st, &steps, ScatterReduce::None)?;
+        k::update_window(
+            &out,
+            a.shape(),
+            a.dtype(),
+            upd,
+            &st,
+            &steps,
+            ScatterReduce::None,
+        )?;
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let (a, u, st) = (&primals[0], &primals[1], &primals[2]);
         let ct = &cotangents[0];
         argnums
             .iter()
             .map(|&k| match k {
-                0 => Ok(node(a.shape().to_vec(), a.dtype(), self.clone(), vec![ct.clone(), ops::zeros_like(u)?, st.clone()])),
+                0 => Ok(node(
+                    a.shape().to_vec(),
+                    a.dtype(),
+                    self.clone(),
+                    vec![ct.clone(), ops::zeros_like(u)?, st.clone()],
+                )),
                 1 => {
-                    let p = DynamicSlice { axes: self.axes.clone(), slice_size: u.shape().to_vec() };
-                    Ok(node(u.shape().to_vec(), ct.dtype(), p, vec![ct.clone(), st.clone()]))
+                    let p = DynamicSlice {
+                        axes: self.axes.clone(),
+                        slice_size: u.shape().to_vec(),
+                    };
+                    Ok(node(
+                        u.shape().to_vec(),
+                        ct.dtype(),
+                        p,
+                        vec![ct.clone(), st.clone()],
+                    ))
                 }
                 _ => ops::zeros_like(&primals[k]),
             })
@@ -567,19 +726,43 @@ impl Primitive for DynamicSliceUpdate {
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
         let ta = tangent_or_zeros(tangents, argnums, 0, &primals[0])?;
         let tu = tangent_or_zeros(tangents, argnums, 1, &primals[1])?;
-        Ok(vec![node(ta.shape().to_vec(), ta.dtype(), self.clone(), vec![ta, tu, primals[2].clone()])])
+        Ok(vec![node(
+            ta.shape().to_vec(),
+            ta.dtype(),
+            self.clone(),
+            vec![ta, tu, primals[2].clone()],
+        )])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         if axes[2].is_some() {
             return vmap_loop(inputs, axes, "DynamicSliceUpdate", |xs| {
-                Ok(vec![node(xs[0].shape().to_vec(), xs[0].dtype(), self.clone(), xs.to_vec())])
+                Ok(vec![node(
+                    xs[0].shape().to_vec(),
+                    xs[0].dtype(),
+                    self.clone(),
+                    xs.to_vec(),
+                )])
             });
         }
         let b = batch_size(inputs, axes);
         let a = to_front(&inputs[0], axes[0], b)?;
         let u = to_front(&inputs[1], axes[1], b)?;
-        let p = DynamicSliceUpdate { axes: self.axes.iter().map(|&x| x + 1).collect() };
-        Ok((vec![node(a.shape().to_vec(), a.dtype(), p, vec![a, u, inputs[2].clone()])], vec![Some(0)]))
+        let p = DynamicSliceUpdate {
+            axes: self.axes.iter().map(|&x| x + 1).collect(),
+        };
+        Ok((
+            vec![node(
+                a.shape().to_vec(),
+                a.dtype(),
+                p,
+                vec![a, u, inputs[2].clone()],
+            )],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -606,13 +789,26 @@ impl SliceUpdate {
             .zip(shape)
             .map(|((&s, &k), &n)| s + k * n as isize)
             .collect();
-        let p = Slice { start, stop, strides: self.strides.clone() };
+        let p = Slice {
+            start,
+            stop,
+            strides: self.strides.clone(),
+        };
         node(shape.to_vec(), x.dtype(), p, vec![x.clone()])
     }
     /// `x` with this update's window combined with `u` by `reduce`.
     fn update(&self, x: &Array, u: &Array, reduce: ScatterReduce) -> Result<Array> {
-        let p = SliceUpdate { reduce, start: self.start.clone(), strides: self.strides.clone() };
-        Ok(node(x.shape().to_vec(), x.dtype(), p, vec![x.clone(), u.clone()]))
+        let p = SliceUpdate {
+            reduce,
+            start: self.start.clone(),
+            strides: self.strides.clone(),
+        };
+        Ok(node(
+            x.shape().to_vec(),
+            x.dtype(),
+            p,
+            vec![x.clone(), u.clone()],
+        ))
     }
 }
 

@@ -24,11 +24,11 @@ pub const NAMES: &[&str] = &[
     "ComplexNormal",
 ];
 
+use super::shape::{batch_size, node, to_front, vmap_loop};
 use crate::array::Array;
 use crate::backend::cpu::random as k;
 pub use crate::backend::cpu::random::Dist;
 use crate::dtype::Dtype;
-use super::shape::{batch_size, node, to_front, vmap_loop};
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::primitive::Primitive;
@@ -64,16 +64,31 @@ impl Primitive for RandomBits {
         outputs[0].set_data(d);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         zero_cotangents(primals, argnums)
     }
     fn jvp(&self, _: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![ops::zeros(&self.shape, Some(self.dtype()))?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         // One key per item: each item draws the bits its own key gives.
         vmap_loop(inputs, axes, "RandomBits", |xs| {
-            Ok(vec![node(self.shape.clone(), self.dtype(), self.clone(), xs.to_vec())])
+            Ok(vec![node(
+                self.shape.clone(),
+                self.dtype(),
+                self.clone(),
+                xs.to_vec(),
+            )])
         })
     }
     equivalent_by_eq!();
@@ -98,7 +113,13 @@ impl Primitive for RandomTransform {
         outputs[0].set_data(d);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let parts = self.partials(primals)?;
         argnums
             .iter()
@@ -127,8 +148,14 @@ impl Primitive for RandomTransform {
         }
         Ok(vec![ops::astype(&acc, self.dtype)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        vmap_sampler(inputs, axes, |shape, ins| node(shape, self.dtype, self.clone(), ins))
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_sampler(inputs, axes, |shape, ins| {
+            node(shape, self.dtype, self.clone(), ins)
+        })
     }
     equivalent_by_eq!();
 }
@@ -145,14 +172,26 @@ impl Primitive for Bernoulli {
         outputs[0].set_data(k::bernoulli(&inputs[0], &inputs[1])?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         zero_cotangents(primals, argnums)
     }
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![ops::zeros(primals[0].shape(), Some(Dtype::Bool))?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        vmap_sampler(inputs, axes, |shape, ins| node(shape, Dtype::Bool, Bernoulli, ins))
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_sampler(inputs, axes, |shape, ins| {
+            node(shape, Dtype::Bool, Bernoulli, ins)
+        })
     }
     equivalent_by_eq!();
 }
@@ -173,14 +212,26 @@ impl Primitive for RandInt {
         outputs[0].set_data(k::randint(&inputs[0], &inputs[1], &inputs[2], self.dtype)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         zero_cotangents(primals, argnums)
     }
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![ops::zeros(primals[0].shape(), Some(self.dtype))?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        vmap_sampler(inputs, axes, |shape, ins| node(shape, self.dtype, self.clone(), ins))
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_sampler(inputs, axes, |shape, ins| {
+            node(shape, self.dtype, self.clone(), ins)
+        })
     }
     equivalent_by_eq!();
 }
@@ -201,7 +252,13 @@ impl Primitive for Categorical {
         outputs[0].set_data(k::categorical(&inputs[0], &inputs[1], self.axis)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         zero_cotangents(primals, argnums)
     }
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
@@ -209,14 +266,23 @@ impl Primitive for Categorical {
         shape.remove(self.axis);
         Ok(vec![ops::zeros(&shape, Some(Dtype::Uint32))?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let g = to_front(&inputs[0], axes[0], b)?;
         let l = to_front(&inputs[1], axes[1], b)?;
-        let p = Categorical { axis: self.axis + 1 };
+        let p = Categorical {
+            axis: self.axis + 1,
+        };
         let mut shape = g.shape().to_vec();
         shape.remove(p.axis);
-        Ok((vec![node(shape, Dtype::Uint32, p, vec![g, l])], vec![Some(0)]))
+        Ok((
+            vec![node(shape, Dtype::Uint32, p, vec![g, l])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -247,10 +313,17 @@ impl Primitive for SymSqrt {
                 .into(),
         ))
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
-        Ok((vec![node(x.shape().to_vec(), Dtype::Float32, SymSqrt, vec![x])], vec![Some(0)]))
+        Ok((
+            vec![node(x.shape().to_vec(), Dtype::Float32, SymSqrt, vec![x])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -267,7 +340,13 @@ impl Primitive for MvnApply {
         outputs[0].set_data(k::mvn_apply(&inputs[0], &inputs[1], &inputs[2])?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         // out = mean + z @ std, per sample.
         let (z, s) = (&primals[0], &primals[2]);
         let ct = &cotangents[0];
@@ -299,10 +378,21 @@ impl Primitive for MvnApply {
         }
         Ok(vec![acc])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
-        let ins: Vec<Array> = inputs.iter().zip(axes).map(|(x, &a)| to_front(x, a, b)).collect::<Result<_>>()?;
-        Ok((vec![node(ins[0].shape().to_vec(), Dtype::Float32, MvnApply, ins)], vec![Some(0)]))
+        let ins: Vec<Array> = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, &a)| to_front(x, a, b))
+            .collect::<Result<_>>()?;
+        Ok((
+            vec![node(ins[0].shape().to_vec(), Dtype::Float32, MvnApply, ins)],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -324,25 +414,44 @@ impl Primitive for ComplexNormal {
         outputs[0].set_data(k::complex_normal(&inputs[0], self.scale, self.loc)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         zero_cotangents(primals, argnums)
     }
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let b = &primals[0];
-        Ok(vec![ops::zeros(&b.shape()[..b.ndim() - 1], Some(Dtype::Complex64))?])
+        Ok(vec![ops::zeros(
+            &b.shape()[..b.ndim() - 1],
+            Some(Dtype::Complex64),
+        )?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let bits = to_front(&inputs[0], axes[0], b)?;
         let shape = bits.shape()[..bits.ndim() - 1].to_vec();
-        Ok((vec![node(shape, Dtype::Complex64, self.clone(), vec![bits])], vec![Some(0)]))
+        Ok((
+            vec![node(shape, Dtype::Complex64, self.clone(), vec![bits])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
 
 /// Zero cotangents for inputs that no gradient flows to (keys, bits, integer samples).
 fn zero_cotangents(primals: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
-    argnums.iter().map(|&i| ops::zeros_like(&primals[i])).collect()
+    argnums
+        .iter()
+        .map(|&i| ops::zeros_like(&primals[i]))
+        .collect()
 }
 
 /// vmap of a sampler whose input 0 is uint32 bits of the output's shape and whose other
@@ -397,12 +506,27 @@ impl RandomTransform {
                 Dist::Uniform,
                 vec![bits.clone(), Array::scalar(0.0f64), Array::scalar(1.0f64)],
             ),
-            Dist::Normal { .. } => (Dist::Normal { scale: false, loc: false }, vec![bits.clone()]),
-            Dist::Laplace { .. } => (Dist::Laplace { scale: false, loc: false }, vec![bits.clone()]),
+            Dist::Normal { .. } => (
+                Dist::Normal {
+                    scale: false,
+                    loc: false,
+                },
+                vec![bits.clone()],
+            ),
+            Dist::Laplace { .. } => (
+                Dist::Laplace {
+                    scale: false,
+                    loc: false,
+                },
+                vec![bits.clone()],
+            ),
             Dist::Gumbel => (Dist::Gumbel, vec![bits.clone()]),
         };
         ins.truncate(if dist == Dist::Uniform { 3 } else { 1 });
-        let p = RandomTransform { dist, dtype: self.dtype };
+        let p = RandomTransform {
+            dist,
+            dtype: self.dtype,
+        };
         node(bits.shape().to_vec(), self.dtype, p, ins)
     }
 
@@ -434,7 +558,10 @@ impl RandomTransform {
                 let x = node(shape.to_vec(), self.dtype, self.clone(), primals.to_vec());
                 let x2 = ops::square(&x)?;
                 let e = |b: &Array| -> Result<Array> {
-                    ops::exp(&ops::multiply(ops::subtract(&x2, ops::square(&cast(b)?)?)?, 0.5)?)
+                    ops::exp(&ops::multiply(
+                        ops::subtract(&x2, ops::square(&cast(b)?)?)?,
+                        0.5,
+                    )?)
                 };
                 vec![
                     ops::multiply(ops::subtract(1.0, &u)?, e(&primals[1])?)?,

@@ -3,12 +3,19 @@
 //! live in `backend/cpu/scan.rs`.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &["CumSum", "CumProd", "CumMax", "CumMin", "CumLogaddexp", "Convolve"];
+pub const NAMES: &[&str] = &[
+    "CumSum",
+    "CumProd",
+    "CumMax",
+    "CumMin",
+    "CumLogaddexp",
+    "Convolve",
+];
 
+use super::shape::{node, vmap_loop};
 use crate::array::Array;
 use crate::backend::cpu::scan as k;
 pub use crate::backend::cpu::scan::ScanOp;
-use super::shape::{node, vmap_loop};
 use crate::dtype::Dtype;
 use crate::error::Result;
 use crate::ops;
@@ -44,13 +51,23 @@ impl Primitive for Scan {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], outputs: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        outputs: &[Array],
+    ) -> Result<Vec<Array>> {
         // Reduce to an inclusive forward scan of `s` (the flipped input for reverse scans,
         // shifted by one with the op's identity in front for exclusive ones).
         let x1 = self.flip(&primals[0])?;
         let ct1 = self.flip(&cotangents[0])?;
         let out1 = self.flip(&outputs[0])?;
-        let s = if self.inclusive { x1 } else { self.shift(&x1, self.identity())? };
+        let s = if self.inclusive {
+            x1
+        } else {
+            self.shift(&x1, self.identity())?
+        };
         let g = self.incl_vjp(&s, &ct1, &out1)?;
         let g = if self.inclusive { g } else { self.unshift(&g)? };
         Ok(vec![self.flip(&g)?])
@@ -71,7 +88,11 @@ impl Primitive for Scan {
         }
         Ok(vec![self.flip(&r)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let x = &inputs[0];
         let mut p = self.clone();
         if let Some(b) = axes[0] {
@@ -79,7 +100,10 @@ impl Primitive for Scan {
                 p.axis += 1;
             }
         }
-        Ok((vec![node(x.shape().to_vec(), x.dtype(), p, vec![x.clone()])], vec![axes[0]]))
+        Ok((
+            vec![node(x.shape().to_vec(), x.dtype(), p, vec![x.clone()])],
+            vec![axes[0]],
+        ))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
@@ -101,7 +125,13 @@ impl Primitive for Convolve {
         outputs[0].set_data(k::convolve_full(&inputs[0], &inputs[1])?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let (a, v) = (&primals[0], &primals[1]);
         let ct = &cotangents[0];
         let (n, m) = (a.size(), v.size());
@@ -119,7 +149,11 @@ impl Primitive for Convolve {
         let (a, v) = (&primals[0], &primals[1]);
         let mut acc: Option<Array> = None;
         for (&i, t) in argnums.iter().zip(tangents) {
-            let c = if i == 0 { conv_full(t, v) } else { conv_full(a, t) };
+            let c = if i == 0 {
+                conv_full(t, v)
+            } else {
+                conv_full(a, t)
+            };
             acc = Some(match acc {
                 None => c,
                 Some(p) => ops::add(&p, &c)?,
@@ -127,8 +161,14 @@ impl Primitive for Convolve {
         }
         Ok(vec![acc.expect("jvp is called with at least one tangent")])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        vmap_loop(inputs, axes, "Convolve", |xs| Ok(vec![conv_full(&xs[0], &xs[1])]))
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_loop(inputs, axes, "Convolve", |xs| {
+            Ok(vec![conv_full(&xs[0], &xs[1])])
+        })
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
@@ -140,7 +180,11 @@ impl Primitive for Convolve {
 
 /// Full 1-D convolution of `x` and `y` (a `Convolve` node).
 fn conv_full(x: &Array, y: &Array) -> Array {
-    let len = if x.size() == 0 || y.size() == 0 { 0 } else { x.size() + y.size() - 1 };
+    let len = if x.size() == 0 || y.size() == 0 {
+        0
+    } else {
+        x.size() + y.size() - 1
+    };
     node(vec![len], x.dtype(), Convolve, vec![x.clone(), y.clone()])
 }
 
@@ -204,7 +248,12 @@ impl Scan {
 
     /// The inclusive forward scan of `s` with this op.
     fn incl(&self, s: &Array) -> Result<Array> {
-        let p = Scan { op: self.op, axis: self.axis, reverse: false, inclusive: true };
+        let p = Scan {
+            op: self.op,
+            axis: self.axis,
+            reverse: false,
+            inclusive: true,
+        };
         Ok(node(s.shape().to_vec(), s.dtype(), p, vec![s.clone()]))
     }
 
@@ -270,7 +319,10 @@ impl Scan {
             ScanOp::Prod => {
                 let (before, first, ones_upto) = self.zero_masks(s)?;
                 let safe = ops::r#where(&before, s, 1.0)?;
-                let p1 = ops::multiply(out, ops::cumsum(&ops::divide(t, &safe)?, self.ax(), false, true)?)?;
+                let p1 = ops::multiply(
+                    out,
+                    ops::cumsum(&ops::divide(t, &safe)?, self.ax(), false, true)?,
+                )?;
                 let excl = ops::cumprod(s, self.ax(), false, false)?;
                 let c = ops::r#where(&first, ops::multiply(t, &excl)?, 0.0)?;
                 let c = ops::sum(&c, Some(&[self.axis as isize]), true)?;

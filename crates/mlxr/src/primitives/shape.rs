@@ -159,13 +159,23 @@ impl Primitive for Reshape {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         Ok(vec![ops::reshape_to(&cotangents[0], primals[0].shape())?])
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![ops::reshape_to(&tangents[0], &self.shape)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let mut s = vec![b];
@@ -200,7 +210,13 @@ impl Primitive for Transpose {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
     }
-    fn vjp(&self, _: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let mut inv = vec![0isize; self.perm.len()];
         for (i, &p) in self.perm.iter().enumerate() {
             inv[p] = i as isize;
@@ -211,7 +227,11 @@ impl Primitive for Transpose {
         let p: Vec<isize> = self.perm.iter().map(|&p| p as isize).collect();
         Ok(vec![ops::transpose_axes(&tangents[0], &p)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let mut p = vec![0isize];
@@ -254,7 +274,13 @@ impl Primitive for Broadcast {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let x = &primals[0];
         let (n, k) = (self.shape.len(), x.ndim());
         let mut red: Vec<isize> = (0..(n - k) as isize).collect();
@@ -273,7 +299,11 @@ impl Primitive for Broadcast {
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![ops::broadcast_to(&tangents[0], &self.shape)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let k = x.ndim() - 1;
@@ -345,13 +375,23 @@ impl Primitive for Copy {
         outputs[0].set_data(c);
         Ok(())
     }
-    fn vjp(&self, _: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         Ok(vec![cotangents[0].clone()])
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![tangents[0].clone()])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         Ok((vec![ops::contiguous(&inputs[0])?], vec![axes[0]]))
     }
     equivalent_by_eq!();
@@ -384,7 +424,13 @@ impl Primitive for Concatenate {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let ct = &cotangents[0];
         let mut offs = vec![0usize];
         for p in primals {
@@ -393,7 +439,9 @@ impl Primitive for Concatenate {
         argnums
             .iter()
             .map(|&i| {
-                let start: Vec<isize> = (0..ct.ndim()).map(|d| if d == self.axis { offs[i] as isize } else { 0 }).collect();
+                let start: Vec<isize> = (0..ct.ndim())
+                    .map(|d| if d == self.axis { offs[i] as isize } else { 0 })
+                    .collect();
                 let mut stop: Vec<isize> = ct.shape().iter().map(|&d| d as isize).collect();
                 stop[self.axis] = offs[i + 1] as isize;
                 ops::slice(ct, &start, &stop, &vec![1; ct.ndim()])
@@ -408,10 +456,21 @@ impl Primitive for Concatenate {
             .collect::<Result<_>>()?;
         Ok(vec![ops::concatenate(&ts, self.axis as isize)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
-        let xs: Vec<Array> = inputs.iter().zip(axes).map(|(x, &a)| to_front(x, a, b)).collect::<Result<_>>()?;
-        Ok((vec![ops::concatenate(&xs, self.axis as isize + 1)?], vec![Some(0)]))
+        let xs: Vec<Array> = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, &a)| to_front(x, a, b))
+            .collect::<Result<_>>()?;
+        Ok((
+            vec![ops::concatenate(&xs, self.axis as isize + 1)?],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -495,13 +554,21 @@ impl Primitive for Pad {
         outputs[0].set_data(out);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let (x, ct) = (&primals[0], &cotangents[0]);
         let nd = x.ndim();
         let constant = self.mode == PadMode::Constant || x.size() == 0;
         let gx = if constant {
             let start: Vec<isize> = self.low.iter().map(|&l| l as isize).collect();
-            let stop: Vec<isize> = (0..nd).map(|d| (self.low[d] + x.shape()[d]) as isize).collect();
+            let stop: Vec<isize> = (0..nd)
+                .map(|d| (self.low[d] + x.shape()[d]) as isize)
+                .collect();
             ops::slice(ct, &start, &stop, &vec![1; nd])?
         } else {
             let mut g = ct.clone();
@@ -519,7 +586,12 @@ impl Primitive for Pad {
                 let idx = ops::broadcast_to(&Array::from_slice(&src, &ishape)?, g.shape())?;
                 let mut zs = g.shape().to_vec();
                 zs[ax] = n;
-                g = ops::scatter_add_axis(&ops::zeros(&zs, Some(g.dtype()))?, &idx, &g, Some(ax as isize))?;
+                g = ops::scatter_add_axis(
+                    &ops::zeros(&zs, Some(g.dtype()))?,
+                    &idx,
+                    &g,
+                    Some(ax as isize),
+                )?;
             }
             g
         };
@@ -529,7 +601,8 @@ impl Primitive for Pad {
                 if i == 0 {
                     Ok(gx.clone())
                 } else if constant {
-                    let total = ops::subtract(&ops::sum(ct, None, false)?, &ops::sum(&gx, None, false)?)?;
+                    let total =
+                        ops::subtract(&ops::sum(ct, None, false)?, &ops::sum(&gx, None, false)?)?;
                     ops::reshape_to(&total, primals[1].shape())
                 } else {
                     ops::zeros_like(&primals[1])
@@ -540,13 +613,21 @@ impl Primitive for Pad {
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
         let tx = tangent_or_zeros(tangents, argnums, 0, &primals[0])?;
         let tv = tangent_or_zeros(tangents, argnums, 1, &primals[1])?;
-        let shape: Vec<usize> = (0..tx.ndim()).map(|d| tx.shape()[d] + self.low[d] + self.high[d]).collect();
+        let shape: Vec<usize> = (0..tx.ndim())
+            .map(|d| tx.shape()[d] + self.low[d] + self.high[d])
+            .collect();
         Ok(vec![node(shape, tx.dtype(), self.clone(), vec![tx, tv])])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         if axes[1].is_some() {
             return vmap_loop(inputs, axes, "Pad", |xs| {
-                let shape: Vec<usize> = (0..xs[0].ndim()).map(|d| xs[0].shape()[d] + self.low[d] + self.high[d]).collect();
+                let shape: Vec<usize> = (0..xs[0].ndim())
+                    .map(|d| xs[0].shape()[d] + self.low[d] + self.high[d])
+                    .collect();
                 Ok(vec![node(shape, xs[0].dtype(), self.clone(), xs.to_vec())])
             });
         }
@@ -555,8 +636,13 @@ impl Primitive for Pad {
         let mut p = self.clone();
         p.low.insert(0, 0);
         p.high.insert(0, 0);
-        let shape: Vec<usize> = (0..x.ndim()).map(|d| x.shape()[d] + p.low[d] + p.high[d]).collect();
-        Ok((vec![node(shape, x.dtype(), p, vec![x, inputs[1].clone()])], vec![Some(0)]))
+        let shape: Vec<usize> = (0..x.ndim())
+            .map(|d| x.shape()[d] + p.low[d] + p.high[d])
+            .collect();
+        Ok((
+            vec![node(shape, x.dtype(), p, vec![x, inputs[1].clone()])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -588,7 +674,13 @@ impl Primitive for Tile {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let x = &primals[0];
         let mut s = vec![];
         for (&r, &n) in self.reps.iter().zip(x.shape()) {
@@ -601,16 +693,28 @@ impl Primitive for Tile {
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let t = &tangents[0];
-        let shape: Vec<usize> = t.shape().iter().zip(&self.reps).map(|(&n, &r)| n * r).collect();
+        let shape: Vec<usize> = t
+            .shape()
+            .iter()
+            .zip(&self.reps)
+            .map(|(&n, &r)| n * r)
+            .collect();
         Ok(vec![node(shape, t.dtype(), self.clone(), vec![t.clone()])])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let mut reps = vec![1];
         reps.extend_from_slice(&self.reps);
         let shape: Vec<usize> = x.shape().iter().zip(&reps).map(|(&n, &r)| n * r).collect();
-        Ok((vec![node(shape, x.dtype(), Tile { reps }, vec![x])], vec![Some(0)]))
+        Ok((
+            vec![node(shape, x.dtype(), Tile { reps }, vec![x])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -643,7 +747,13 @@ impl Primitive for Repeat {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let x = &primals[0];
         let mut s = x.shape().to_vec();
         s.insert(self.axis + 1, self.repeats);
@@ -656,10 +766,17 @@ impl Primitive for Repeat {
         shape[self.axis] *= self.repeats;
         Ok(vec![node(shape, t.dtype(), self.clone(), vec![t.clone()])])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
-        let p = Repeat { repeats: self.repeats, axis: self.axis + 1 };
+        let p = Repeat {
+            repeats: self.repeats,
+            axis: self.axis + 1,
+        };
         let mut shape = x.shape().to_vec();
         shape[p.axis] *= self.repeats;
         Ok((vec![node(shape, x.dtype(), p, vec![x])], vec![Some(0)]))
@@ -693,21 +810,51 @@ impl Primitive for Roll {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), shape, &maps, None)?);
         Ok(())
     }
-    fn vjp(&self, _: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let ct = &cotangents[0];
-        let p = Roll { shifts: self.shifts.iter().map(|s| -s).collect() };
-        Ok(vec![node(ct.shape().to_vec(), ct.dtype(), p, vec![ct.clone()])])
+        let p = Roll {
+            shifts: self.shifts.iter().map(|s| -s).collect(),
+        };
+        Ok(vec![node(
+            ct.shape().to_vec(),
+            ct.dtype(),
+            p,
+            vec![ct.clone()],
+        )])
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let t = &tangents[0];
-        Ok(vec![node(t.shape().to_vec(), t.dtype(), self.clone(), vec![t.clone()])])
+        Ok(vec![node(
+            t.shape().to_vec(),
+            t.dtype(),
+            self.clone(),
+            vec![t.clone()],
+        )])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let mut shifts = vec![0];
         shifts.extend_from_slice(&self.shifts);
-        Ok((vec![node(x.shape().to_vec(), x.dtype(), Roll { shifts }, vec![x])], vec![Some(0)]))
+        Ok((
+            vec![node(
+                x.shape().to_vec(),
+                x.dtype(),
+                Roll { shifts },
+                vec![x],
+            )],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -733,7 +880,13 @@ impl Primitive for Diagonal {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let x = &primals[0];
         let nd = x.ndim();
         let (a1, a2) = (self.axis1, self.axis2);
@@ -748,12 +901,26 @@ impl Primitive for Diagonal {
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let t = &tangents[0];
-        Ok(vec![ops::diagonal(t, self.offset, self.axis1 as isize, self.axis2 as isize)?])
+        Ok(vec![ops::diagonal(
+            t,
+            self.offset,
+            self.axis1 as isize,
+            self.axis2 as isize,
+        )?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
-        let d = ops::diagonal(&x, self.offset, self.axis1 as isize + 1, self.axis2 as isize + 1)?;
+        let d = ops::diagonal(
+            &x,
+            self.offset,
+            self.axis1 as isize + 1,
+            self.axis2 as isize + 1,
+        )?;
         Ok((vec![d], vec![Some(0)]))
     }
     equivalent_by_eq!();
@@ -807,13 +974,23 @@ impl Primitive for Diag {
         outputs[0].set_data(kernels::diag_matrix(&d, x.size(), self.k, x.dtype())?);
         Ok(())
     }
-    fn vjp(&self, _: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         Ok(vec![ops::diagonal(&cotangents[0], self.k, 0, 1)?])
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![ops::diag(&tangents[0], self.k)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let m = x.shape()[1] + self.k.unsigned_abs();
@@ -918,7 +1095,11 @@ impl Primitive for View {
             primals[0].dtype()
         )))
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         if x.ndim() == 1 {
@@ -935,7 +1116,12 @@ impl Primitive for View {
 // ---- Helpers shared by the transformation rules of the structural families ----
 
 /// A new single-output node on the current stream.
-pub(crate) fn node(shape: Vec<usize>, dtype: Dtype, prim: impl Primitive, inputs: Vec<Array>) -> Array {
+pub(crate) fn node(
+    shape: Vec<usize>,
+    dtype: Dtype,
+    prim: impl Primitive,
+    inputs: Vec<Array>,
+) -> Array {
     Array::new_node(shape, dtype, Arc::new(prim), inputs, ops::stream())
 }
 
@@ -945,7 +1131,12 @@ pub(crate) fn tangent<'a>(tangents: &'a [Array], argnums: &[usize], i: usize) ->
 }
 
 /// The tangent of input `i`, or zeros shaped like it.
-pub(crate) fn tangent_or_zeros(tangents: &[Array], argnums: &[usize], i: usize, x: &Array) -> Result<Array> {
+pub(crate) fn tangent_or_zeros(
+    tangents: &[Array],
+    argnums: &[usize],
+    i: usize,
+    x: &Array,
+) -> Result<Array> {
     match tangent(tangents, argnums, i) {
         Some(t) => Ok(t.clone()),
         None => ops::zeros_like(x),
@@ -1014,7 +1205,10 @@ pub(crate) fn vmap_loop(
             per[k].push(o);
         }
     }
-    let outs = per.iter().map(|p| ops::stack(p, 0)).collect::<Result<Vec<_>>>()?;
+    let outs = per
+        .iter()
+        .map(|p| ops::stack(p, 0))
+        .collect::<Result<Vec<_>>>()?;
     let n = outs.len();
     Ok((outs, vec![Some(0); n]))
 }
@@ -1029,7 +1223,11 @@ pub(crate) fn diag_embed(ct: &Array, n1: usize, n2: usize, offset: isize) -> Res
     if l == 0 {
         return Ok(z);
     }
-    let (r0, c0) = if offset >= 0 { (0, offset) } else { (-offset, 0) };
+    let (r0, c0) = if offset >= 0 {
+        (0, offset)
+    } else {
+        (-offset, 0)
+    };
     let rows: Vec<i64> = (0..l as i64).map(|i| i + r0 as i64).collect();
     let cols: Vec<i64> = (0..l as i64).map(|i| i + c0 as i64).collect();
     let rows = Array::from_slice(&rows, &[l])?;

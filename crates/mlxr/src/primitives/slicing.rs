@@ -36,7 +36,13 @@ impl Primitive for Slice {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let (x, ct) = (&primals[0], &cotangents[0]);
         let z = ops::zeros_like(x)?;
         if ct.size() == 0 {
@@ -47,14 +53,23 @@ impl Primitive for Slice {
             start: self.start.iter().map(|&s| s as usize).collect(),
             strides: self.strides.clone(),
         };
-        Ok(vec![node(x.shape().to_vec(), x.dtype(), p, vec![z, ct.clone()])])
+        Ok(vec![node(
+            x.shape().to_vec(),
+            x.dtype(),
+            p,
+            vec![z, ct.clone()],
+        )])
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let t = &tangents[0];
         let shape = slice_shape(&self.start, &self.stop, &self.strides);
         Ok(vec![node(shape, t.dtype(), self.clone(), vec![t.clone()])])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let mut p = self.clone();
@@ -136,7 +151,13 @@ impl Primitive for AsStrided {
         self.set_view(d, outputs);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let (x, ct) = (&primals[0], &cotangents[0]);
         let n = x.size();
         let idx = self.flat_indices();
@@ -152,16 +173,28 @@ impl Primitive for AsStrided {
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let t = &tangents[0];
-        Ok(vec![node(self.shape.clone(), t.dtype(), self.clone(), vec![t.clone()])])
+        Ok(vec![node(
+            self.shape.clone(),
+            t.dtype(),
+            self.clone(),
+            vec![t.clone()],
+        )])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes);
         let x = to_front(&inputs[0], axes[0], b)?;
         let n = inputs[0].size() / b.max(1);
         let mut p = self.clone();
         p.shape.insert(0, b);
         p.strides.insert(0, n as isize);
-        Ok((vec![node(p.shape.clone(), x.dtype(), p, vec![x])], vec![Some(0)]))
+        Ok((
+            vec![node(p.shape.clone(), x.dtype(), p, vec![x])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -192,7 +225,11 @@ fn slice_shape(start: &[isize], stop: &[isize], strides: &[isize]) -> Vec<usize>
         .zip(strides)
         .map(|((&s, &e), &k)| {
             if k > 0 {
-                if e > s { ((e - s - 1) / k + 1) as usize } else { 0 }
+                if e > s {
+                    ((e - s - 1) / k + 1) as usize
+                } else {
+                    0
+                }
             } else if s > e {
                 ((s - e - 1) / -k + 1) as usize
             } else {
@@ -213,7 +250,11 @@ impl AsStrided {
         let nd = self.shape.len();
         let mut pos = vec![0usize; nd];
         for _ in 0..total {
-            let off: isize = pos.iter().zip(&self.strides).map(|(&i, &s)| i as isize * s).sum();
+            let off: isize = pos
+                .iter()
+                .zip(&self.strides)
+                .map(|(&i, &s)| i as isize * s)
+                .sum();
             out.push(self.offset as i64 + off as i64);
             for d in (0..nd).rev() {
                 pos[d] += 1;

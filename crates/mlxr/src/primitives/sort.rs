@@ -2,11 +2,17 @@
 //! and `SearchSorted`. Kernels live in `backend/cpu/sort.rs`.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &["Sort", "ArgSort", "Partition", "ArgPartition", "SearchSorted"];
+pub const NAMES: &[&str] = &[
+    "Sort",
+    "ArgSort",
+    "Partition",
+    "ArgPartition",
+    "SearchSorted",
+];
 
+use super::shape::{node, vmap_loop};
 use crate::array::Array;
 use crate::backend::cpu::sort as k;
-use super::shape::{node, vmap_loop};
 use crate::dtype::Dtype;
 use crate::error::Result;
 use crate::ops;
@@ -28,8 +34,17 @@ macro_rules! equivalent_by_eq {
 /// cotangents for its input, a zero uint32 tangent of the input's shape.
 macro_rules! int_output_rules {
     () => {
-        fn vjp(&self, primals: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
-            argnums.iter().map(|&i| ops::zeros_like(&primals[i])).collect()
+        fn vjp(
+            &self,
+            primals: &[Array],
+            _: &[Array],
+            argnums: &[usize],
+            _: &[Array],
+        ) -> Result<Vec<Array>> {
+            argnums
+                .iter()
+                .map(|&i| ops::zeros_like(&primals[i]))
+                .collect()
         }
         fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
             Ok(vec![ops::zeros(primals[0].shape(), Some(Dtype::Uint32))?])
@@ -60,22 +75,42 @@ impl Primitive for Sort {
         outputs[0].set_data(k::sort(&inputs[0], self.axis, false)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         // The cotangent goes back through the (stable) sorting permutation.
         let x = &primals[0];
         let ax = Some(self.axis as isize);
         let idx = ops::argsort(x, ax)?;
-        Ok(vec![ops::scatter_add_axis(&ops::zeros_like(x)?, &idx, &cotangents[0], ax)?])
+        Ok(vec![ops::scatter_add_axis(
+            &ops::zeros_like(x)?,
+            &idx,
+            &cotangents[0],
+            ax,
+        )?])
     }
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let ax = Some(self.axis as isize);
         let idx = ops::argsort(&primals[0], ax)?;
         Ok(vec![ops::take_along_axis(&tangents[0], &idx, ax)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let x = &inputs[0];
-        let p = Sort { axis: shifted_axis(self.axis, axes[0]) };
-        Ok((vec![node(x.shape().to_vec(), x.dtype(), p, vec![x.clone()])], vec![axes[0]]))
+        let p = Sort {
+            axis: shifted_axis(self.axis, axes[0]),
+        };
+        Ok((
+            vec![node(x.shape().to_vec(), x.dtype(), p, vec![x.clone()])],
+            vec![axes[0]],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -96,10 +131,19 @@ impl Primitive for ArgSort {
         Ok(())
     }
     int_output_rules!();
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let x = &inputs[0];
-        let p = ArgSort { axis: shifted_axis(self.axis, axes[0]) };
-        Ok((vec![node(x.shape().to_vec(), Dtype::Uint32, p, vec![x.clone()])], vec![axes[0]]))
+        let p = ArgSort {
+            axis: shifted_axis(self.axis, axes[0]),
+        };
+        Ok((
+            vec![node(x.shape().to_vec(), Dtype::Uint32, p, vec![x.clone()])],
+            vec![axes[0]],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -121,21 +165,42 @@ impl Primitive for Partition {
         outputs[0].set_data(k::partition(&inputs[0], self.axis, self.kth, false)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         let x = &primals[0];
         let ax = Some(self.axis as isize);
         let idx = ops::argpartition(x, self.kth as isize, ax)?;
-        Ok(vec![ops::scatter_add_axis(&ops::zeros_like(x)?, &idx, &cotangents[0], ax)?])
+        Ok(vec![ops::scatter_add_axis(
+            &ops::zeros_like(x)?,
+            &idx,
+            &cotangents[0],
+            ax,
+        )?])
     }
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let ax = Some(self.axis as isize);
         let idx = ops::argpartition(&primals[0], self.kth as isize, ax)?;
         Ok(vec![ops::take_along_axis(&tangents[0], &idx, ax)?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let x = &inputs[0];
-        let p = Partition { kth: self.kth, axis: shifted_axis(self.axis, axes[0]) };
-        Ok((vec![node(x.shape().to_vec(), x.dtype(), p, vec![x.clone()])], vec![axes[0]]))
+        let p = Partition {
+            kth: self.kth,
+            axis: shifted_axis(self.axis, axes[0]),
+        };
+        Ok((
+            vec![node(x.shape().to_vec(), x.dtype(), p, vec![x.clone()])],
+            vec![axes[0]],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -158,10 +223,20 @@ impl Primitive for ArgPartition {
         Ok(())
     }
     int_output_rules!();
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let x = &inputs[0];
-        let p = ArgPartition { kth: self.kth, axis: shifted_axis(self.axis, axes[0]) };
-        Ok((vec![node(x.shape().to_vec(), Dtype::Uint32, p, vec![x.clone()])], vec![axes[0]]))
+        let p = ArgPartition {
+            kth: self.kth,
+            axis: shifted_axis(self.axis, axes[0]),
+        };
+        Ok((
+            vec![node(x.shape().to_vec(), Dtype::Uint32, p, vec![x.clone()])],
+            vec![axes[0]],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -181,21 +256,44 @@ impl Primitive for SearchSorted {
         outputs[0].set_data(k::searchsorted(&inputs[0], &inputs[1], self.right)?);
         Ok(())
     }
-    fn vjp(&self, primals: &[Array], _: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
-        argnums.iter().map(|&i| ops::zeros_like(&primals[i])).collect()
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| ops::zeros_like(&primals[i]))
+            .collect()
     }
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![ops::zeros(primals[1].shape(), Some(Dtype::Uint32))?])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         if axes[0].is_some() {
             return vmap_loop(inputs, axes, "SearchSorted", |xs| {
-                Ok(vec![node(xs[1].shape().to_vec(), Dtype::Uint32, self.clone(), xs.to_vec())])
+                Ok(vec![node(
+                    xs[1].shape().to_vec(),
+                    Dtype::Uint32,
+                    self.clone(),
+                    xs.to_vec(),
+                )])
             });
         }
         let v = &inputs[1];
         Ok((
-            vec![node(v.shape().to_vec(), Dtype::Uint32, self.clone(), inputs.to_vec())],
+            vec![node(
+                v.shape().to_vec(),
+                Dtype::Uint32,
+                self.clone(),
+                inputs.to_vec(),
+            )],
             vec![axes[1]],
         ))
     }
