@@ -1560,3 +1560,33 @@ fn structural_families_have_checked_rules() {
         "unchecked: vjp/jvp {no_grad:?}; vmap {no_vmap:?}"
     );
 }
+
+#[test]
+fn negative_stride_values_in_axis_scatters_and_slice_updates() {
+    // The scan and slice vjps pass reversed views as values: the kernels must read them.
+    let a = ops::zeros(&[2, 4], Some(Dtype::Float32)).unwrap();
+    let v = f32s(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], &[2, 4]);
+    let vr = ops::flip(&v, Some(&[-1])).unwrap();
+    let idx = i32s(&[3, 2, 1, 0, 0, 1, 2, 3], &[2, 4]);
+    let got = ops::put_along_axis(&a, &idx, &vr, Some(-1)).unwrap();
+    assert_vals(
+        &got,
+        &[1.0, 2.0, 3.0, 4.0, 8.0, 7.0, 6.0, 5.0],
+        0.0,
+        "put_along_axis",
+    );
+    let got = ops::scatter_add_axis(&a, &idx, &vr, Some(-1)).unwrap();
+    assert_vals(
+        &got,
+        &[1.0, 2.0, 3.0, 4.0, 8.0, 7.0, 6.0, 5.0],
+        0.0,
+        "scatter_add_axis",
+    );
+    let got = ops::slice_update(&a, &vr, &[0, 0], &[2, 4], &[1, 1]).unwrap();
+    assert_vals(
+        &got,
+        &[4.0, 3.0, 2.0, 1.0, 8.0, 7.0, 6.0, 5.0],
+        0.0,
+        "slice_update",
+    );
+}
