@@ -2,15 +2,49 @@
 //! `Arange`, `Linspace`, `Eye` and `Tri`. Their kernels live in `backend/cpu/creation.rs`.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &["Full", "Arange", "Linspace", "Eye", "Tri"];
 
-use super::shape::equivalent_by_eq;
+use super::shape::{equivalent_by_eq, node};
 use crate::array::Array;
 use crate::backend::cpu::copy::copy_to_contiguous;
 use crate::backend::cpu::creation as kernels;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::primitive::Primitive;
 use std::any::Any;
+
+/// Rules of a primitive without inputs: nothing depends on a transformed value, so the
+/// transformations never reach it; it has no cotangents to give, and no tangent or
+/// batched form to build.
+macro_rules! no_input_rules {
+    () => {
+        fn vjp(
+            &self,
+            _: &[Array],
+            _: &[Array],
+            argnums: &[usize],
+            _: &[Array],
+        ) -> Result<Vec<Array>> {
+            debug_assert!(argnums.is_empty());
+            Ok(vec![])
+        }
+        fn jvp(&self, _: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+            Err(Error::Unsupported(format!(
+                "[{}::jvp] the primitive has no inputs, so it has no tangent to propagate",
+                self.name()
+            )))
+        }
+        fn vmap(
+            &self,
+            _: &[Array],
+            _: &[Option<usize>],
+        ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            Err(Error::Unsupported(format!(
+                "[{}::vmap] the primitive has no inputs, so it cannot be batched",
+                self.name()
+            )))
+        }
+    };
+}
 
 /// Write out the input (already broadcast to the output's shape and of its dtype) as a
 /// fresh row-contiguous array; a single value is filled in.
@@ -37,6 +71,35 @@ impl Primitive for Full {
         };
         out.set_data(data);
         Ok(())
+    }
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![cotangents[0].clone()])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let t = &tangents[0];
+        Ok(vec![node(
+            t.shape().to_vec(),
+            t.dtype(),
+            Full,
+            vec![t.clone()],
+        )])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let x = &inputs[0];
+        Ok((
+            vec![node(x.shape().to_vec(), x.dtype(), Full, vec![x.clone()])],
+            vec![axes[0]],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -66,6 +129,7 @@ impl Primitive for Arange {
         )?);
         Ok(())
     }
+    no_input_rules!();
     equivalent_by_eq!();
 }
 
@@ -92,6 +156,7 @@ impl Primitive for Linspace {
         )?);
         Ok(())
     }
+    no_input_rules!();
     equivalent_by_eq!();
 }
 
@@ -112,6 +177,7 @@ impl Primitive for Eye {
         out.set_data(kernels::eye(n, m, self.k, out.dtype())?);
         Ok(())
     }
+    no_input_rules!();
     equivalent_by_eq!();
 }
 
@@ -132,5 +198,6 @@ impl Primitive for Tri {
         out.set_data(kernels::tri(n, m, self.k, out.dtype())?);
         Ok(())
     }
+    no_input_rules!();
     equivalent_by_eq!();
 }

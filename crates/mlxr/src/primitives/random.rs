@@ -3,13 +3,34 @@
 //! `Categorical`, `SymSqrt`, `MvnApply`). Kernels live in `backend/cpu/random.rs`.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &[
+    "RandomBits",
+    "RandomTransform(Uniform)",
+    "RandomTransform(Normal { scale: false, loc: false })",
+    "RandomTransform(Normal { scale: true, loc: false })",
+    "RandomTransform(Normal { scale: false, loc: true })",
+    "RandomTransform(Normal { scale: true, loc: true })",
+    "RandomTransform(TruncatedNormal)",
+    "RandomTransform(Gumbel)",
+    "RandomTransform(Laplace { scale: false, loc: false })",
+    "RandomTransform(Laplace { scale: true, loc: false })",
+    "RandomTransform(Laplace { scale: false, loc: true })",
+    "RandomTransform(Laplace { scale: true, loc: true })",
+    "Bernoulli",
+    "RandInt",
+    "Categorical",
+    "SymSqrt",
+    "MvnApply",
+    "ComplexNormal",
+];
 
+use super::shape::{batch_size, node, to_front, vmap_loop};
 use crate::array::Array;
 use crate::backend::cpu::random as k;
 pub use crate::backend::cpu::random::Dist;
 use crate::dtype::Dtype;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ops;
 use crate::primitive::Primitive;
 use std::any::Any;
 
@@ -43,6 +64,33 @@ impl Primitive for RandomBits {
         outputs[0].set_data(d);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        zero_cotangents(primals, argnums)
+    }
+    fn jvp(&self, _: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![ops::zeros(&self.shape, Some(self.dtype()))?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        // One key per item: each item draws the bits its own key gives.
+        vmap_loop(inputs, axes, "RandomBits", |xs| {
+            Ok(vec![node(
+                self.shape.clone(),
+                self.dtype(),
+                self.clone(),
+                xs.to_vec(),
+            )])
+        })
+    }
     equivalent_by_eq!();
 }
 
@@ -65,6 +113,50 @@ impl Primitive for RandomTransform {
         outputs[0].set_data(d);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let parts = self.partials(primals)?;
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    return ops::zeros_like(&primals[0]);
+                }
+                let p = &primals[i];
+                let g = ops::multiply(&cotangents[0], &parts[i - 1])?;
+                let g = if g.shape() != p.shape() {
+                    ops::reshape_to(&ops::sum(&g, None, false)?, p.shape())?
+                } else {
+                    g
+                };
+                ops::astype(&g, p.dtype())
+            })
+            .collect()
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+        let parts = self.partials(primals)?;
+        let mut acc = ops::zeros(primals[0].shape(), Some(self.dtype))?;
+        for (&i, t) in argnums.iter().zip(tangents) {
+            if i > 0 {
+                acc = ops::add(&acc, ops::multiply(&parts[i - 1], t)?)?;
+            }
+        }
+        Ok(vec![ops::astype(&acc, self.dtype)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_sampler(inputs, axes, |shape, ins| {
+            node(shape, self.dtype, self.clone(), ins)
+        })
+    }
     equivalent_by_eq!();
 }
 
@@ -79,6 +171,27 @@ impl Primitive for Bernoulli {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::bernoulli(&inputs[0], &inputs[1])?);
         Ok(())
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        zero_cotangents(primals, argnums)
+    }
+    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![ops::zeros(primals[0].shape(), Some(Dtype::Bool))?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_sampler(inputs, axes, |shape, ins| {
+            node(shape, Dtype::Bool, Bernoulli, ins)
+        })
     }
     equivalent_by_eq!();
 }
@@ -99,6 +212,27 @@ impl Primitive for RandInt {
         outputs[0].set_data(k::randint(&inputs[0], &inputs[1], &inputs[2], self.dtype)?);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        zero_cotangents(primals, argnums)
+    }
+    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![ops::zeros(primals[0].shape(), Some(self.dtype))?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        vmap_sampler(inputs, axes, |shape, ins| {
+            node(shape, self.dtype, self.clone(), ins)
+        })
+    }
     equivalent_by_eq!();
 }
 
@@ -118,6 +252,38 @@ impl Primitive for Categorical {
         outputs[0].set_data(k::categorical(&inputs[0], &inputs[1], self.axis)?);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        zero_cotangents(primals, argnums)
+    }
+    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let mut shape = primals[0].shape().to_vec();
+        shape.remove(self.axis);
+        Ok(vec![ops::zeros(&shape, Some(Dtype::Uint32))?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let g = to_front(&inputs[0], axes[0], b)?;
+        let l = to_front(&inputs[1], axes[1], b)?;
+        let p = Categorical {
+            axis: self.axis + 1,
+        };
+        let mut shape = g.shape().to_vec();
+        shape.remove(p.axis);
+        Ok((
+            vec![node(shape, Dtype::Uint32, p, vec![g, l])],
+            vec![Some(0)],
+        ))
+    }
     equivalent_by_eq!();
 }
 
@@ -133,6 +299,32 @@ impl Primitive for SymSqrt {
         outputs[0].set_data(k::sym_sqrt(&inputs[0])?);
         Ok(())
     }
+    fn vjp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::Unsupported(
+            "[SymSqrt::vjp] Not implemented (as MLX, whose multivariate_normal square root goes \
+             through an SVD without a vjp)"
+                .into(),
+        ))
+    }
+    fn jvp(&self, _: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Err(Error::Unsupported(
+            "[SymSqrt::jvp] Not implemented (as MLX, whose multivariate_normal square root goes \
+             through an SVD without a jvp)"
+                .into(),
+        ))
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        Ok((
+            vec![node(x.shape().to_vec(), Dtype::Float32, SymSqrt, vec![x])],
+            vec![Some(0)],
+        ))
+    }
     equivalent_by_eq!();
 }
 
@@ -147,6 +339,60 @@ impl Primitive for MvnApply {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::mvn_apply(&inputs[0], &inputs[1], &inputs[2])?);
         Ok(())
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        // out = mean + z @ std, per sample.
+        let (z, s) = (&primals[0], &primals[2]);
+        let ct = &cotangents[0];
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => {
+                    let r = ops::matmul(&ops::expand_dims(ct, &[-2])?, &ops::swapaxes(s, -1, -2)?)?;
+                    ops::squeeze(&r, Some(&[-2]))
+                }
+                1 => Ok(ct.clone()),
+                _ => ops::multiply(ops::expand_dims(z, &[-1])?, ops::expand_dims(ct, &[-2])?),
+            })
+            .collect()
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+        let (z, s) = (&primals[0], &primals[2]);
+        let zs = |a: &Array, b: &Array| -> Result<Array> {
+            ops::squeeze(&ops::matmul(&ops::expand_dims(a, &[-2])?, b)?, Some(&[-2]))
+        };
+        let mut acc = ops::zeros(z.shape(), Some(Dtype::Float32))?;
+        for (&i, t) in argnums.iter().zip(tangents) {
+            let d = match i {
+                0 => zs(t, s)?,
+                1 => t.clone(),
+                _ => zs(z, t)?,
+            };
+            acc = ops::add(&acc, &d)?;
+        }
+        Ok(vec![acc])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let ins: Vec<Array> = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, &a)| to_front(x, a, b))
+            .collect::<Result<_>>()?;
+        Ok((
+            vec![node(ins[0].shape().to_vec(), Dtype::Float32, MvnApply, ins)],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -168,5 +414,161 @@ impl Primitive for ComplexNormal {
         outputs[0].set_data(k::complex_normal(&inputs[0], self.scale, self.loc)?);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        zero_cotangents(primals, argnums)
+    }
+    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let b = &primals[0];
+        Ok(vec![ops::zeros(
+            &b.shape()[..b.ndim() - 1],
+            Some(Dtype::Complex64),
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let bits = to_front(&inputs[0], axes[0], b)?;
+        let shape = bits.shape()[..bits.ndim() - 1].to_vec();
+        Ok((
+            vec![node(shape, Dtype::Complex64, self.clone(), vec![bits])],
+            vec![Some(0)],
+        ))
+    }
     equivalent_by_eq!();
+}
+
+/// Zero cotangents for inputs that no gradient flows to (keys, bits, integer samples).
+fn zero_cotangents(primals: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+    argnums
+        .iter()
+        .map(|&i| ops::zeros_like(&primals[i]))
+        .collect()
+}
+
+/// vmap of a sampler whose input 0 is uint32 bits of the output's shape and whose other
+/// inputs are parameters holding one value or one value per sample.
+fn vmap_sampler(
+    inputs: &[Array],
+    axes: &[Option<usize>],
+    build: impl Fn(Vec<usize>, Vec<Array>) -> Array,
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let b = batch_size(inputs, axes);
+    let bits = to_front(&inputs[0], axes[0], b)?;
+    let shape = bits.shape().to_vec();
+    let mut ins = vec![bits];
+    for (p, &ax) in inputs[1..].iter().zip(&axes[1..]) {
+        let q = match ax {
+            None if p.size() == 1 => p.clone(),
+            None => to_front(p, None, b)?,
+            Some(a) => {
+                let f = ops::moveaxis(p, a as isize, 0)?;
+                if f.size() == b {
+                    let mut s = vec![1usize; shape.len()];
+                    s[0] = b;
+                    ops::broadcast_to(&ops::reshape_to(&f, &s)?, &shape)?
+                } else {
+                    ops::broadcast_to(&f, &shape)?
+                }
+            }
+        };
+        ins.push(q);
+    }
+    Ok((vec![build(shape.clone(), ins)], vec![Some(0)]))
+}
+
+impl RandomBits {
+    /// The output dtype for the width.
+    fn dtype(&self) -> Dtype {
+        match self.width {
+            1 => Dtype::Uint8,
+            2 => Dtype::Uint16,
+            _ => Dtype::Uint32,
+        }
+    }
+}
+
+impl RandomTransform {
+    /// The standard variate of this distribution drawn from the same bits: uniform on
+    /// [0, 1) for `Uniform` and `TruncatedNormal`, N(0, 1) for `Normal`, the standard
+    /// Laplace for `Laplace`.
+    fn standard(&self, bits: &Array) -> Array {
+        let (dist, mut ins) = match self.dist {
+            Dist::Uniform | Dist::TruncatedNormal => (
+                Dist::Uniform,
+                vec![bits.clone(), Array::scalar(0.0f64), Array::scalar(1.0f64)],
+            ),
+            Dist::Normal { .. } => (
+                Dist::Normal {
+                    scale: false,
+                    loc: false,
+                },
+                vec![bits.clone()],
+            ),
+            Dist::Laplace { .. } => (
+                Dist::Laplace {
+                    scale: false,
+                    loc: false,
+                },
+                vec![bits.clone()],
+            ),
+            Dist::Gumbel => (Dist::Gumbel, vec![bits.clone()]),
+        };
+        ins.truncate(if dist == Dist::Uniform { 3 } else { 1 });
+        let p = RandomTransform {
+            dist,
+            dtype: self.dtype,
+        };
+        node(bits.shape().to_vec(), self.dtype, p, ins)
+    }
+
+    /// The derivative of every sample with respect to each parameter (inputs 1..), as
+    /// arrays of the output's shape.
+    fn partials(&self, primals: &[Array]) -> Result<Vec<Array>> {
+        let bits = &primals[0];
+        let shape = bits.shape();
+        let cast = |a: &Array| ops::astype(a, self.dtype);
+        Ok(match self.dist {
+            Dist::Uniform => {
+                let u = self.standard(bits);
+                vec![ops::subtract(1.0, &u)?, u]
+            }
+            Dist::Normal { scale, loc } | Dist::Laplace { scale, loc } => {
+                let mut v = vec![];
+                if scale {
+                    v.push(self.standard(bits));
+                }
+                if loc {
+                    v.push(ops::ones(shape, Some(self.dtype))?);
+                }
+                v
+            }
+            Dist::TruncatedNormal => {
+                // x = sqrt2 * erfinv(a + (c - a) u) with a = erf(lo / sqrt2), c = erf(hi / sqrt2):
+                // dx/dlo = (1 - u) exp((x^2 - lo^2) / 2), dx/dhi = u exp((x^2 - hi^2) / 2).
+                let u = self.standard(bits);
+                let x = node(shape.to_vec(), self.dtype, self.clone(), primals.to_vec());
+                let x2 = ops::square(&x)?;
+                let e = |b: &Array| -> Result<Array> {
+                    ops::exp(&ops::multiply(
+                        ops::subtract(&x2, ops::square(&cast(b)?)?)?,
+                        0.5,
+                    )?)
+                };
+                vec![
+                    ops::multiply(ops::subtract(1.0, &u)?, e(&primals[1])?)?,
+                    ops::multiply(&u, e(&primals[2])?)?,
+                ]
+            }
+            Dist::Gumbel => vec![],
+        })
+    }
 }

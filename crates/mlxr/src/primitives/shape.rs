@@ -4,16 +4,31 @@
 //! `Repeat`, `Roll` and `Diag` (1-D → 2-D), whose kernels live in `backend/cpu/shape.rs`.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &[];
+pub const NAMES: &[&str] = &[
+    "Reshape",
+    "Transpose",
+    "Broadcast",
+    "Copy",
+    "Concatenate",
+    "Pad",
+    "Tile",
+    "Repeat",
+    "Roll",
+    "Diagonal",
+    "Diag",
+    "View",
+];
 
 use crate::array::{row_strides, Array, Data};
 use crate::backend::cpu::copy::copy_to_contiguous;
 use crate::backend::cpu::shape as kernels;
 use crate::backend::cpu::shape::FILL;
 use crate::dtype::Dtype;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ops;
 use crate::primitive::Primitive;
 use std::any::Any;
+use std::sync::Arc;
 
 macro_rules! equivalent_by_eq {
     () => {
@@ -144,6 +159,29 @@ impl Primitive for Reshape {
         outputs[0].set_data(out);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![ops::reshape_to(&cotangents[0], primals[0].shape())?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![ops::reshape_to(&tangents[0], &self.shape)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let mut s = vec![b];
+        s.extend_from_slice(&self.shape);
+        Ok((vec![ops::reshape_to(&x, &s)?], vec![Some(0)]))
+    }
     equivalent_by_eq!();
 }
 
@@ -171,6 +209,34 @@ impl Primitive for Transpose {
     }
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
+    }
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let mut inv = vec![0isize; self.perm.len()];
+        for (i, &p) in self.perm.iter().enumerate() {
+            inv[p] = i as isize;
+        }
+        Ok(vec![ops::transpose_axes(&cotangents[0], &inv)?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let p: Vec<isize> = self.perm.iter().map(|&p| p as isize).collect();
+        Ok(vec![ops::transpose_axes(&tangents[0], &p)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let mut p = vec![0isize];
+        p.extend(self.perm.iter().map(|&p| p as isize + 1));
+        Ok((vec![ops::transpose_axes(&x, &p)?], vec![Some(0)]))
     }
     equivalent_by_eq!();
 }
@@ -207,6 +273,47 @@ impl Primitive for Broadcast {
     }
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let (n, k) = (self.shape.len(), x.ndim());
+        let mut red: Vec<isize> = (0..(n - k) as isize).collect();
+        for i in 0..k {
+            if x.shape()[i] == 1 && self.shape[n - k + i] != 1 {
+                red.push((n - k + i) as isize);
+            }
+        }
+        let g = if red.is_empty() {
+            cotangents[0].clone()
+        } else {
+            ops::sum(&cotangents[0], Some(&red), false)?
+        };
+        Ok(vec![ops::reshape_to(&g, x.shape())?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![ops::broadcast_to(&tangents[0], &self.shape)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let k = x.ndim() - 1;
+        let mut s = vec![b];
+        s.extend(std::iter::repeat_n(1, self.shape.len() - k));
+        s.extend_from_slice(&x.shape()[1..]);
+        let x = ops::reshape_to(&x, &s)?;
+        let mut out = vec![b];
+        out.extend_from_slice(&self.shape);
+        Ok((vec![ops::broadcast_to(&x, &out)?], vec![Some(0)]))
     }
     equivalent_by_eq!();
 }
@@ -268,6 +375,25 @@ impl Primitive for Copy {
         outputs[0].set_data(c);
         Ok(())
     }
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![cotangents[0].clone()])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![tangents[0].clone()])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        Ok((vec![ops::contiguous(&inputs[0])?], vec![axes[0]]))
+    }
     equivalent_by_eq!();
 }
 
@@ -297,6 +423,54 @@ impl Primitive for Concatenate {
         }
         outputs[0].set_data(out);
         Ok(())
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let ct = &cotangents[0];
+        let mut offs = vec![0usize];
+        for p in primals {
+            offs.push(offs.last().unwrap() + p.shape()[self.axis]);
+        }
+        argnums
+            .iter()
+            .map(|&i| {
+                let start: Vec<isize> = (0..ct.ndim())
+                    .map(|d| if d == self.axis { offs[i] as isize } else { 0 })
+                    .collect();
+                let mut stop: Vec<isize> = ct.shape().iter().map(|&d| d as isize).collect();
+                stop[self.axis] = offs[i + 1] as isize;
+                ops::slice(ct, &start, &stop, &vec![1; ct.ndim()])
+            })
+            .collect()
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+        let ts: Vec<Array> = primals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| tangent_or_zeros(tangents, argnums, i, p))
+            .collect::<Result<_>>()?;
+        Ok(vec![ops::concatenate(&ts, self.axis as isize)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let xs: Vec<Array> = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, &a)| to_front(x, a, b))
+            .collect::<Result<_>>()?;
+        Ok((
+            vec![ops::concatenate(&xs, self.axis as isize + 1)?],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -380,6 +554,96 @@ impl Primitive for Pad {
         outputs[0].set_data(out);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (x, ct) = (&primals[0], &cotangents[0]);
+        let nd = x.ndim();
+        let constant = self.mode == PadMode::Constant || x.size() == 0;
+        let gx = if constant {
+            let start: Vec<isize> = self.low.iter().map(|&l| l as isize).collect();
+            let stop: Vec<isize> = (0..nd)
+                .map(|d| (self.low[d] + x.shape()[d]) as isize)
+                .collect();
+            ops::slice(ct, &start, &stop, &vec![1; nd])?
+        } else {
+            let mut g = ct.clone();
+            for ax in 0..nd {
+                if self.low[ax] + self.high[ax] == 0 {
+                    continue;
+                }
+                let n = x.shape()[ax];
+                let m = g.shape()[ax];
+                let src: Vec<i64> = (0..m)
+                    .map(|i| pad_source(i, n, self.low[ax], self.mode).unwrap_or(0) as i64)
+                    .collect();
+                let mut ishape = vec![1usize; nd];
+                ishape[ax] = m;
+                let idx = ops::broadcast_to(&Array::from_slice(&src, &ishape)?, g.shape())?;
+                let mut zs = g.shape().to_vec();
+                zs[ax] = n;
+                g = ops::scatter_add_axis(
+                    &ops::zeros(&zs, Some(g.dtype()))?,
+                    &idx,
+                    &g,
+                    Some(ax as isize),
+                )?;
+            }
+            g
+        };
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    Ok(gx.clone())
+                } else if constant {
+                    let total =
+                        ops::subtract(&ops::sum(ct, None, false)?, &ops::sum(&gx, None, false)?)?;
+                    ops::reshape_to(&total, primals[1].shape())
+                } else {
+                    ops::zeros_like(&primals[1])
+                }
+            })
+            .collect()
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+        let tx = tangent_or_zeros(tangents, argnums, 0, &primals[0])?;
+        let tv = tangent_or_zeros(tangents, argnums, 1, &primals[1])?;
+        let shape: Vec<usize> = (0..tx.ndim())
+            .map(|d| tx.shape()[d] + self.low[d] + self.high[d])
+            .collect();
+        Ok(vec![node(shape, tx.dtype(), self.clone(), vec![tx, tv])])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if axes[1].is_some() {
+            return vmap_loop(inputs, axes, "Pad", |xs| {
+                let shape: Vec<usize> = (0..xs[0].ndim())
+                    .map(|d| xs[0].shape()[d] + self.low[d] + self.high[d])
+                    .collect();
+                Ok(vec![node(shape, xs[0].dtype(), self.clone(), xs.to_vec())])
+            });
+        }
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let mut p = self.clone();
+        p.low.insert(0, 0);
+        p.high.insert(0, 0);
+        let shape: Vec<usize> = (0..x.ndim())
+            .map(|d| x.shape()[d] + p.low[d] + p.high[d])
+            .collect();
+        Ok((
+            vec![node(shape, x.dtype(), p, vec![x, inputs[1].clone()])],
+            vec![Some(0)],
+        ))
+    }
     equivalent_by_eq!();
 }
 
@@ -409,6 +673,48 @@ impl Primitive for Tile {
             .collect();
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let mut s = vec![];
+        for (&r, &n) in self.reps.iter().zip(x.shape()) {
+            s.extend([r, n]);
+        }
+        let g = ops::reshape_to(&cotangents[0], &s)?;
+        let red: Vec<isize> = (0..x.ndim()).map(|i| 2 * i as isize).collect();
+        let g = ops::sum(&g, Some(&red), false)?;
+        Ok(vec![ops::reshape_to(&g, x.shape())?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let t = &tangents[0];
+        let shape: Vec<usize> = t
+            .shape()
+            .iter()
+            .zip(&self.reps)
+            .map(|(&n, &r)| n * r)
+            .collect();
+        Ok(vec![node(shape, t.dtype(), self.clone(), vec![t.clone()])])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let mut reps = vec![1];
+        reps.extend_from_slice(&self.reps);
+        let shape: Vec<usize> = x.shape().iter().zip(&reps).map(|(&n, &r)| n * r).collect();
+        Ok((
+            vec![node(shape, x.dtype(), Tile { reps }, vec![x])],
+            vec![Some(0)],
+        ))
     }
     equivalent_by_eq!();
 }
@@ -441,6 +747,40 @@ impl Primitive for Repeat {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
     }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let mut s = x.shape().to_vec();
+        s.insert(self.axis + 1, self.repeats);
+        let g = ops::reshape_to(&cotangents[0], &s)?;
+        Ok(vec![ops::sum(&g, Some(&[self.axis as isize + 1]), false)?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let t = &tangents[0];
+        let mut shape = t.shape().to_vec();
+        shape[self.axis] *= self.repeats;
+        Ok(vec![node(shape, t.dtype(), self.clone(), vec![t.clone()])])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let p = Repeat {
+            repeats: self.repeats,
+            axis: self.axis + 1,
+        };
+        let mut shape = x.shape().to_vec();
+        shape[p.axis] *= self.repeats;
+        Ok((vec![node(shape, x.dtype(), p, vec![x])], vec![Some(0)]))
+    }
     equivalent_by_eq!();
 }
 
@@ -470,6 +810,52 @@ impl Primitive for Roll {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), shape, &maps, None)?);
         Ok(())
     }
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let ct = &cotangents[0];
+        let p = Roll {
+            shifts: self.shifts.iter().map(|s| -s).collect(),
+        };
+        Ok(vec![node(
+            ct.shape().to_vec(),
+            ct.dtype(),
+            p,
+            vec![ct.clone()],
+        )])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let t = &tangents[0];
+        Ok(vec![node(
+            t.shape().to_vec(),
+            t.dtype(),
+            self.clone(),
+            vec![t.clone()],
+        )])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let mut shifts = vec![0];
+        shifts.extend_from_slice(&self.shifts);
+        Ok((
+            vec![node(
+                x.shape().to_vec(),
+                x.dtype(),
+                Roll { shifts },
+                vec![x],
+            )],
+            vec![Some(0)],
+        ))
+    }
     equivalent_by_eq!();
 }
 
@@ -493,6 +879,49 @@ impl Primitive for Diagonal {
     }
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let nd = x.ndim();
+        let (a1, a2) = (self.axis1, self.axis2);
+        let mut perm: Vec<usize> = (0..nd).filter(|&i| i != a1 && i != a2).collect();
+        perm.extend([a1, a2]);
+        let g = diag_embed(&cotangents[0], x.shape()[a1], x.shape()[a2], self.offset)?;
+        let mut inv = vec![0isize; nd];
+        for (i, &p) in perm.iter().enumerate() {
+            inv[p] = i as isize;
+        }
+        Ok(vec![ops::transpose_axes(&g, &inv)?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let t = &tangents[0];
+        Ok(vec![ops::diagonal(
+            t,
+            self.offset,
+            self.axis1 as isize,
+            self.axis2 as isize,
+        )?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let d = ops::diagonal(
+            &x,
+            self.offset,
+            self.axis1 as isize + 1,
+            self.axis2 as isize + 1,
+        )?;
+        Ok((vec![d], vec![Some(0)]))
     }
     equivalent_by_eq!();
 }
@@ -544,6 +973,28 @@ impl Primitive for Diag {
         let d = x.data()?;
         outputs[0].set_data(kernels::diag_matrix(&d, x.size(), self.k, x.dtype())?);
         Ok(())
+    }
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![ops::diagonal(&cotangents[0], self.k, 0, 1)?])
+    }
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![ops::diag(&tangents[0], self.k)?])
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        let m = x.shape()[1] + self.k.unsigned_abs();
+        Ok((vec![diag_embed(&x, m, m, self.k)?], vec![Some(0)]))
     }
     equivalent_by_eq!();
 }
@@ -630,5 +1081,161 @@ impl Primitive for View {
         outputs[0].set_data(c);
         Ok(())
     }
+    fn vjp(&self, primals: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        Err(Error::Unsupported(format!(
+            "[View::vjp] Not implemented for View {} (as MLX: a bit reinterpretation of {} has no gradient)",
+            self.dtype,
+            primals[0].dtype()
+        )))
+    }
+    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        Err(Error::Unsupported(format!(
+            "[View::jvp] Not implemented for View {} (as MLX: a bit reinterpretation of {} has no derivative)",
+            self.dtype,
+            primals[0].dtype()
+        )))
+    }
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let b = batch_size(inputs, axes);
+        let x = to_front(&inputs[0], axes[0], b)?;
+        if x.ndim() == 1 {
+            // Items were 0-d: view each element on its own axis.
+            let e = ops::expand_dims(&x, &[-1])?;
+            let v = ops::view(&e, self.dtype)?;
+            return Ok((vec![ops::reshape_to(&v, &[b])?], vec![Some(0)]));
+        }
+        Ok((vec![ops::view(&x, self.dtype)?], vec![Some(0)]))
+    }
     equivalent_by_eq!();
+}
+
+// ---- Helpers shared by the transformation rules of the structural families ----
+
+/// A new single-output node on the current stream.
+pub(crate) fn node(
+    shape: Vec<usize>,
+    dtype: Dtype,
+    prim: impl Primitive,
+    inputs: Vec<Array>,
+) -> Array {
+    Array::new_node(shape, dtype, Arc::new(prim), inputs, ops::stream())
+}
+
+/// The tangent of input `i`, if it has one.
+pub(crate) fn tangent<'a>(tangents: &'a [Array], argnums: &[usize], i: usize) -> Option<&'a Array> {
+    argnums.iter().position(|&a| a == i).map(|k| &tangents[k])
+}
+
+/// The tangent of input `i`, or zeros shaped like it.
+pub(crate) fn tangent_or_zeros(
+    tangents: &[Array],
+    argnums: &[usize],
+    i: usize,
+    x: &Array,
+) -> Result<Array> {
+    match tangent(tangents, argnums, i) {
+        Some(t) => Ok(t.clone()),
+        None => ops::zeros_like(x),
+    }
+}
+
+/// The size of the vmapped axis.
+pub(crate) fn batch_size(inputs: &[Array], axes: &[Option<usize>]) -> usize {
+    inputs
+        .iter()
+        .zip(axes)
+        .find_map(|(x, a)| a.map(|a| x.shape()[a]))
+        .unwrap_or(1)
+}
+
+/// `x` with its batch axis moved to the front; an unbatched `x` is broadcast to `b` items.
+pub(crate) fn to_front(x: &Array, ax: Option<usize>, b: usize) -> Result<Array> {
+    match ax {
+        Some(a) => ops::moveaxis(x, a as isize, 0),
+        None => {
+            let e = ops::expand_dims(x, &[0])?;
+            let mut s = e.shape().to_vec();
+            s[0] = b;
+            ops::broadcast_to(&e, &s)
+        }
+    }
+}
+
+/// `x` with its batch axis moved to the front; an unbatched `x` gets a leading size-1 axis.
+pub(crate) fn front_or_expand(x: &Array, ax: Option<usize>) -> Result<Array> {
+    match ax {
+        Some(a) => ops::moveaxis(x, a as isize, 0),
+        None => ops::expand_dims(x, &[0]),
+    }
+}
+
+/// vmap by looping over the batch: `f` is applied to each item's inputs and the outputs
+/// are stacked on axis 0.
+pub(crate) fn vmap_loop(
+    inputs: &[Array],
+    axes: &[Option<usize>],
+    name: &str,
+    f: impl Fn(&[Array]) -> Result<Vec<Array>>,
+) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    let b = batch_size(inputs, axes);
+    if b == 0 {
+        return Err(Error::Unsupported(format!(
+            "[{name}::vmap] vmap over an empty axis is not supported here"
+        )));
+    }
+    let mut per: Vec<Vec<Array>> = vec![];
+    for i in 0..b {
+        let items: Vec<Array> = inputs
+            .iter()
+            .zip(axes)
+            .map(|(x, a)| match a {
+                Some(a) => ops::take_index(x, i as i64, Some(*a as isize)),
+                None => Ok(x.clone()),
+            })
+            .collect::<Result<_>>()?;
+        let outs = f(&items)?;
+        if per.is_empty() {
+            per = vec![vec![]; outs.len()];
+        }
+        for (k, o) in outs.into_iter().enumerate() {
+            per[k].push(o);
+        }
+    }
+    let outs = per
+        .iter()
+        .map(|p| ops::stack(p, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let n = outs.len();
+    Ok((outs, vec![Some(0); n]))
+}
+
+/// Place `ct` (`[..., L]`) on diagonal `offset` of zero matrices `[..., n1, n2]`.
+pub(crate) fn diag_embed(ct: &Array, n1: usize, n2: usize, offset: isize) -> Result<Array> {
+    let nd = ct.ndim();
+    let l = ct.shape()[nd - 1];
+    let mut shape = ct.shape()[..nd - 1].to_vec();
+    shape.extend([n1, n2]);
+    let z = ops::zeros(&shape, Some(ct.dtype()))?;
+    if l == 0 {
+        return Ok(z);
+    }
+    let (r0, c0) = if offset >= 0 {
+        (0, offset)
+    } else {
+        (-offset, 0)
+    };
+    let rows: Vec<i64> = (0..l as i64).map(|i| i + r0 as i64).collect();
+    let cols: Vec<i64> = (0..l as i64).map(|i| i + c0 as i64).collect();
+    let rows = Array::from_slice(&rows, &[l])?;
+    let cols = Array::from_slice(&cols, &[l])?;
+    let mut ushape = vec![l];
+    ushape.extend_from_slice(&ct.shape()[..nd - 1]);
+    ushape.extend([1, 1]);
+    let upd = ops::reshape_to(&ops::moveaxis(ct, -1, 0)?, &ushape)?;
+    let k = (nd - 1) as isize;
+    ops::scatter(&z, &[rows, cols], &upd, &[k, k + 1])
 }

@@ -405,7 +405,10 @@ pub fn scatter_axis(
     let (ia, va) = (*istr.last().expect("n"), *vstr.last().expect("n"));
     let strides = vec![ostr, istr, vstr];
     dispatch_all!(a.dtype(), T => {
-        let vp = vd.slice::<T>();
+        // Whole storage: values may be a view with negative strides (offsets below 0
+        // relative to `vd.offset`).
+        let vp = vd.storage.host().as_slice::<T>();
+        let vbase = vd.offset as isize;
         let dp = SendPtr(out.host().as_mut_ptr() as *mut T);
         let ooff = out.offset as isize;
         let body = |first: usize, count: usize| {
@@ -416,7 +419,7 @@ pub fn scatter_axis(
                 for k in 0..n as isize {
                     let i = iv[(io + k * ia) as usize];
                     if let Some(i) = wrap_check(i, dim, 1) {
-                        let v = vp[(vo + k * va) as usize];
+                        let v = vp[(vbase + vo + k * va) as usize];
                         // SAFETY: checked index; rows own disjoint output regions.
                         unsafe { apply(reduce, &mut *dp.0.offset(ooff + o + i as isize * ostep), v) };
                     }
@@ -466,7 +469,9 @@ pub fn update_window(
     let inner = *cs.last().expect("non-empty");
     let (so, su) = (*st[0].last().expect("n"), *st[1].last().expect("n"));
     dispatch_all!(dtype, T => {
-        let up = ud.slice::<T>();
+        // Whole storage: the update may be a view with negative strides.
+        let up = ud.storage.host().as_slice::<T>();
+        let ubase = ud.offset as isize;
         let dp = SendPtr(out.host().as_mut_ptr() as *mut T);
         par_rows(&cs, &st, true, |first, rows| {
             let dp = dp;
@@ -476,7 +481,7 @@ pub fn update_window(
                 for k in 0..inner as isize {
                     // SAFETY: the window lies inside `out`; rows write disjoint elements.
                     unsafe {
-                        apply(reduce, &mut *dp.0.offset(off + o + k * so), up[(u + k * su) as usize]);
+                        apply(reduce, &mut *dp.0.offset(off + o + k * so), up[(ubase + u + k * su) as usize]);
                     }
                 }
                 w.next_row();
