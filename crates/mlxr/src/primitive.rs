@@ -66,6 +66,14 @@ pub trait Primitive: Send + Sync + Debug + Any {
         )))
     }
 
+    /// Whether derivatives flow to input `input` (false for inputs that only order or feed
+    /// the evaluation, like the outputs a custom function wraps): the vjp engine neither asks
+    /// for nor propagates cotangents through such inputs, and the jvp engine ignores their
+    /// tangents.
+    fn differentiable_input(&self, _input: usize) -> bool {
+        true
+    }
+
     /// Whether `other` is the same operation with the same parameters (for common
     /// subexpression elimination in `compile`).
     fn is_equivalent(&self, _other: &dyn Primitive) -> bool {

@@ -108,6 +108,9 @@ impl Primitive for CustomTransforms {
     fn name(&self) -> String {
         "CustomTransforms".into()
     }
+    fn differentiable_input(&self, input: usize) -> bool {
+        input < self.num_inputs
+    }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         for (o, i) in outputs.iter().zip(&inputs[self.num_inputs..]) {
             o.set_data(i.data()?);
@@ -188,10 +191,83 @@ pub fn checkpoint(
     let cf = CustomFunction {
         fun: f,
         vjp: Some(Arc::new(move |primals: &[Array], cots: &[Array], _outs: &[Array]| {
-            Ok(super::vjp(|x| g(x), primals, cots)?.1)
+            // Make the recomputation wait for the cotangents, so the evaluator cannot run
+            // every block's recomputation early and keep all their intermediates alive.
+            let primals = depends(primals, cots);
+            Ok(super::vjp(|x| g(x), &primals, cots)?.1)
         })),
         jvp: None,
         vmap: None,
     };
     move |inputs: &[Array]| cf.call(inputs)
+}
+
+/// `inputs`, passed through unchanged, but evaluated only after `dependencies` (MLX's
+/// `depends`): an ordering edge in the graph. Transformations see the identity on `inputs`.
+pub fn depends(inputs: &[Array], dependencies: &[Array]) -> Vec<Array> {
+    if inputs.is_empty() {
+        return vec![];
+    }
+    let specs = inputs.iter().map(|a| (a.shape().to_vec(), a.dtype())).collect();
+    let mut all = inputs.to_vec();
+    all.extend(dependencies.iter().cloned());
+    Array::new_multi(
+        specs,
+        Arc::new(Depends {
+            num_inputs: inputs.len(),
+        }),
+        all,
+        inputs[0].stream(),
+    )
+}
+
+/// The primitive of [`depends`]: outputs are the first `num_inputs` inputs.
+#[derive(Debug)]
+pub struct Depends {
+    num_inputs: usize,
+}
+
+impl Primitive for Depends {
+    fn name(&self) -> String {
+        "Depends".into()
+    }
+    fn differentiable_input(&self, input: usize) -> bool {
+        input < self.num_inputs
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        for (o, i) in outputs.iter().zip(inputs) {
+            o.set_data(i.data()?);
+        }
+        Ok(())
+    }
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        self.eval_cpu(inputs, outputs)
+    }
+    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| {
+                if i < self.num_inputs {
+                    Ok(cotangents[i].clone())
+                } else {
+                    ops::zeros_like(&primals[i])
+                }
+            })
+            .collect()
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+        (0..self.num_inputs)
+            .map(|o| match argnums.iter().position(|&i| i == o) {
+                Some(k) => Ok(tangents[k].clone()),
+                None => ops::zeros_like(&primals[o]),
+            })
+            .collect()
+    }
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let n = self.num_inputs;
+        Ok((depends(&inputs[..n], &inputs[n..]), axes[..n].to_vec()))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }

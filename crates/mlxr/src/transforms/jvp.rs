@@ -46,8 +46,14 @@ where
             continue;
         }
         let inputs = node.inputs();
+        let prim = node
+            .primitive()
+            .ok_or_else(|| Error::Unsupported("jvp: a traced node lost its primitive".into()))?;
         let argnums: Vec<usize> = (0..inputs.len())
-            .filter(|&i| tan.contains_key(&(inputs[i].id(), inputs[i].output_index())))
+            .filter(|&i| {
+                tan.contains_key(&(inputs[i].id(), inputs[i].output_index()))
+                    && prim.differentiable_input(i)
+            })
             .collect();
         if argnums.is_empty() {
             continue;
@@ -56,9 +62,6 @@ where
             .iter()
             .map(|&i| tan[&(inputs[i].id(), inputs[i].output_index())].clone())
             .collect();
-        let prim = node
-            .primitive()
-            .ok_or_else(|| Error::Unsupported("jvp: a traced node lost its primitive".into()))?;
         let outs_t = prim.jvp(&inputs, &ts, &argnums)?;
         let outputs = node.siblings_and_self();
         if outs_t.len() != outputs.len() {

@@ -8,7 +8,7 @@ pub mod jvp;
 pub mod vjp;
 pub mod vmap;
 
-pub use custom::{checkpoint, custom_function, CustomFunction};
+pub use custom::{checkpoint, custom_function, depends, CustomFunction};
 pub use jvp::jvp;
 pub use vjp::{grad, value_and_grad, value_and_grad_tree, vjp};
 pub use vmap::vmap;

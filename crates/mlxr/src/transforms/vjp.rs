@@ -96,15 +96,15 @@ where
             .map(|(c, o)| c.map_or_else(|| ops::zeros_like(o), Ok))
             .collect::<Result<_>>()?;
         let inputs = node.inputs();
+        let prim = node
+            .primitive()
+            .ok_or_else(|| Error::Unsupported("vjp: a traced node lost its primitive".into()))?;
         let argnums: Vec<usize> = (0..inputs.len())
-            .filter(|&i| on_tape.contains(&inputs[i].id()))
+            .filter(|&i| on_tape.contains(&inputs[i].id()) && prim.differentiable_input(i))
             .collect();
         if argnums.is_empty() {
             continue;
         }
-        let prim = node
-            .primitive()
-            .ok_or_else(|| Error::Unsupported("vjp: a traced node lost its primitive".into()))?;
         let grads = prim.vjp(&inputs, &cts, &argnums, &outputs)?;
         if grads.len() != argnums.len() {
             return Err(Error::Unsupported(format!(
