@@ -113,7 +113,13 @@ fn main() -> Result<()> {
         run("argmin_first", &mut || ops::argmin(&x, Some(0), false))?;
         run("argmax_all", &mut || ops::argmax(&x, None, false))?;
         // Issue 3: sorting, gathers/scatters of rows, scans.
-        let heavy = ["sort_last", "argsort_last", "sort_flat", "take_rows", "scatter_add_rows"];
+        let heavy = [
+            "sort_last",
+            "argsort_last",
+            "sort_flat",
+            "take_rows",
+            "scatter_add_rows",
+        ];
         if heavy.iter().any(|h| want(h)) {
             let wide = rand(&[4096, 16384], 7);
             run("sort_last", &mut || ops::sort(&wide, Some(-1)))?;
@@ -130,7 +136,9 @@ fn main() -> Result<()> {
                 ops::scatter_add(&table, std::slice::from_ref(&idx), &upd, &[0])
             })?;
         }
-        run("cumsum_last", &mut || ops::cumsum(&x, Some(-1), false, true))?;
+        run("cumsum_last", &mut || {
+            ops::cumsum(&x, Some(-1), false, true)
+        })?;
         let _ = Dtype::Float32;
         Ok(())
     })

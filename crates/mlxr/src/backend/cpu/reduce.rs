@@ -946,21 +946,32 @@ fn col_reduce<R: Reducer>(
 // ---- argmax / argmin -----------------------------------------------------------------
 //
 // The winner is the first occurrence of the best value, NaN beating everything (the first
-// NaN). "Beats" is a strict weak order, so a contiguous run can be scanned in independent
-// lanes (each keeping its best value and index, branch-free, so the loop vectorises) and
-// the lanes, or the pieces of a long run split between threads, combined with ties going
-// to the lower index.
+// NaN). A contiguous run is scanned in L1-sized blocks: a vectorised pass finds the
+// block's best value (in lanes) and whether it holds a NaN; only when the block improves
+// on the best so far is it searched again for the first occurrence. Long runs are split
+// between threads and the pieces combined in order, ties going to the lower index.
 
 /// Lanes of the contiguous argmax/argmin scan.
 const ARG_LANES: usize = 16;
+/// Elements per block of the contiguous scan (4 KiB of f32, so the search for the first
+/// occurrence rereads little, from L1).
+const ARG_BLOCK: usize = 1024;
 
 /// Whether `x` beats the current best `b` for argmax (`MAX`) or argmin: NaN wins (the
-/// first one), otherwise strict comparison keeps the first occurrence on ties. Written
-/// without branches so that loops over it vectorise.
+/// first one), otherwise strict comparison keeps the first occurrence on ties.
 #[inline(always)]
 fn better<T: Ordered, const MAX: bool>(x: T, b: T) -> bool {
-    let ord = if MAX { x.gt(b) } else { x.lt(b) };
-    !b.nan() & (x.nan() | ord)
+    !b.nan() & (x.nan() | ord::<T, MAX>(x, b))
+}
+
+/// Strict order of non-NaN values: `x > b` for argmax, `x < b` for argmin.
+#[inline(always)]
+fn ord<T: Ordered, const MAX: bool>(x: T, b: T) -> bool {
+    if MAX {
+        x.gt(b)
+    } else {
+        x.lt(b)
+    }
 }
 
 /// Of two candidates `(value, index)`, the winner: the better value, or the lower index
@@ -976,47 +987,62 @@ fn pick<T: Ordered, const MAX: bool>(a: (T, usize), b: (T, usize)) -> (T, usize)
 
 /// The winner `(value, index)` of a non-empty contiguous run, indices counted from `base`.
 fn arg_run<T: Ordered, const MAX: bool>(x: &[T], base: usize) -> (T, usize) {
-    if x.len() < 2 * ARG_LANES {
-        let mut best = (x[0], base);
-        for (i, &v) in x.iter().enumerate().skip(1) {
-            if better::<T, MAX>(v, best.0) {
-                best = (v, base + i);
+    let mut best: Option<(T, usize)> = None;
+    for (bk, blk) in x.chunks(ARG_BLOCK).enumerate() {
+        let off = base + bk * ARG_BLOCK;
+        // The block's best non-NaN value, in lanes, and whether it holds a NaN.
+        let mut bv = [blk[0]; ARG_LANES];
+        let mut nan = [false; ARG_LANES];
+        let chunks = blk.chunks_exact(ARG_LANES);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for j in 0..ARG_LANES {
+                let v = c[j];
+                let g = ord::<T, MAX>(v, bv[j]);
+                bv[j] = if g { v } else { bv[j] };
+                nan[j] |= v.nan();
             }
         }
-        return best;
-    }
-    let mut bv: [T; ARG_LANES] = std::array::from_fn(|j| x[j]);
-    let mut bi: [u32; ARG_LANES] = std::array::from_fn(|j| j as u32);
-    let body = &x[ARG_LANES..];
-    let chunks = body.chunks_exact(ARG_LANES);
-    let rest = chunks.remainder();
-    // Lane indices are relative to the run (u32, as the output); runs longer than u32
-    // are split by the caller.
-    let mut i = ARG_LANES as u32;
-    for c in chunks {
-        for j in 0..ARG_LANES {
-            let v = c[j];
-            let t = better::<T, MAX>(v, bv[j]);
-            bv[j] = if t { v } else { bv[j] };
-            bi[j] = if t { i + j as u32 } else { bi[j] };
+        let mut has_nan = nan.iter().fold(false, |a, &b| a | b);
+        let mut m = bv[0];
+        for &v in &bv[1..] {
+            if ord::<T, MAX>(v, m) {
+                m = v;
+            }
         }
-        i += ARG_LANES as u32;
-    }
-    let mut best = (bv[0], bi[0] as usize);
-    for j in 1..ARG_LANES {
-        best = pick::<T, MAX>(best, (bv[j], bi[j] as usize));
-    }
-    let tail0 = x.len() - rest.len();
-    for (k, &v) in rest.iter().enumerate() {
-        if better::<T, MAX>(v, best.0) {
-            best = (v, tail0 + k);
+        for &v in rest {
+            if ord::<T, MAX>(v, m) {
+                m = v;
+            }
+            has_nan |= v.nan();
         }
+        if has_nan {
+            // No NaN before this block: its first NaN wins the run.
+            let k = blk.iter().position(|v| v.nan()).unwrap_or(0);
+            return (blk[k], off + k);
+        }
+        if let Some((b, _)) = best {
+            if !ord::<T, MAX>(m, b) {
+                continue;
+            }
+        }
+        // First occurrence of `m` (neither above nor below it) in the block.
+        let tie = |v: T| !v.gt(m) & !v.lt(m);
+        let mut k = 0;
+        for c in blk.chunks(ARG_LANES) {
+            if c.iter().fold(false, |a, &v| a | tie(v)) {
+                k += c.iter().position(|&v| tie(v)).unwrap_or(0);
+                break;
+            }
+            k += c.len();
+        }
+        best = Some((m, off + k));
     }
-    (best.0, best.1 + base)
+    best.unwrap_or((x[0], base))
 }
 
-/// Longest piece of a run scanned by one `arg_run` call (keeps lane indices in u32 and
-/// gives threads work to share on long runs).
+/// Longest piece of a run scanned by one `arg_run` call (gives threads work to share on
+/// long runs).
 const ARG_PIECE: usize = 1 << 20;
 
 /// Index of the max (`max`) or min along `axis` of `x`, as uint32 in fresh
