@@ -1,7 +1,7 @@
 //! Storage: the memory an evaluated array's data lives in. Host memory is a 64-byte
 //! aligned allocation; with the `cuda` feature, device memory is another variant.
 //!
-//! On Linux, large host buffers (at least [`HUGE_MIN`] bytes) are mapped directly with
+//! On Linux, large host buffers (at least [`HUGE_MIN`], 32 MiB) are mapped directly with
 //! `mmap`, aligned to 2 MiB and advised `MADV_HUGEPAGE`: the kernel then backs them with
 //! transparent huge pages, so a fresh output costs a few page faults instead of one per
 //! 4 KiB (as NumPy does for its large arrays). Fresh mappings are zero, so zeroed large
@@ -15,8 +15,11 @@ use std::ptr::NonNull;
 const ALIGN: usize = 64;
 
 /// Host buffers of at least this many bytes are mapped directly and advised to use huge
-/// pages (Linux).
-pub const HUGE_MIN: usize = 4 << 20;
+/// pages (Linux). glibc's malloc maps buffers this large itself (32 MiB is its largest
+/// dynamic mmap threshold) and unmaps them on free, so they never come back from its
+/// heap warm; smaller ones may be reused from the heap without page faults, and are
+/// left to it.
+pub const HUGE_MIN: usize = 32 << 20;
 
 /// Huge page size (the alignment and granularity of directly mapped buffers).
 #[cfg(target_os = "linux")]
@@ -64,6 +67,7 @@ pub struct HostBuffer {
     ptr: NonNull<u8>,
     bytes: usize,
     /// Mapped by `map_huge` (freed with `munmap`) rather than the global allocator.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     mapped: bool,
 }
 
