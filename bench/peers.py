@@ -23,18 +23,35 @@ def r(*s):
 n = 4096
 X, Y = r(n, n), r(n, n)
 M1A, M1B, M2A, M2B = r(1024, 1024), r(1024, 1024), r(2048, 2048), r(2048, 2048)
+# Issue 3 rows: sorting along the last axis and flat, gathers/scatters of table rows.
+HEAVY_NAMES = ("sort_last", "argsort_last", "sort_flat", "take_rows", "scatter_add_rows")
+HEAVY = {"sort_last", "argsort_last", "sort_flat", "scatter_add_rows"}
+if only is None or only & set(HEAVY_NAMES):
+    WIDE = r(4096, 16384)
+    FLAT = r(1 << 24)
+    TABLE = r(131072, 1024)
+    IDX = rng.integers(0, 131072, size=32768).astype(np.uint32)
+    UPD = r(32768, 1024)
+else:
+    WIDE = FLAT = TABLE = IDX = UPD = None
 
 
-def timeit(f, sync=lambda out: None):
+def timeit(f, sync=lambda out: None, reps=None):
     for _ in range(2):
         sync(f())
     ts = []
-    for _ in range(args.reps):
+    for _ in range(reps or args.reps):
         t = time.perf_counter()
         sync(f())
         ts.append((time.perf_counter() - t) * 1e3)
     ts.sort()
     return ts[len(ts) // 2]
+
+
+def scatter_add_np(t, idx, upd):
+    t = t.copy()
+    np.add.at(t, idx, upd)
+    return t
 
 
 def softmax_np(a):
@@ -55,6 +72,16 @@ if args.peer == "numpy":
         "matmul_1024": lambda: M1A @ M1B,
         "matmul_2048": lambda: M2A @ M2B,
         "transpose_copy": lambda: np.ascontiguousarray(x.T),
+        "argmax_last": lambda: np.argmax(x, axis=-1),
+        "argmin_first": lambda: np.argmin(x, axis=0),
+        "argmax_all": lambda: np.argmax(x),
+        "sort_last": lambda: np.sort(WIDE, axis=-1),
+        "argsort_last": lambda: np.argsort(WIDE, axis=-1, kind="stable"),
+        "sort_flat": lambda: np.sort(FLAT),
+        "take_rows": lambda: np.take(TABLE, IDX, axis=0),
+        # mlxr's scatter_add is functional (a new array): NumPy's in-place add.at on a copy.
+        "scatter_add_rows": lambda: scatter_add_np(TABLE, IDX, UPD),
+        "cumsum_last": lambda: np.cumsum(x, axis=-1),
     }
     sync = lambda out: None
 elif args.peer == "mlx":
@@ -73,7 +100,21 @@ elif args.peer == "mlx":
         "matmul_1024": lambda: m1a @ m1b,
         "matmul_2048": lambda: m2a @ m2b,
         "transpose_copy": lambda: mx.contiguous(x.T) if hasattr(mx, "contiguous") else x.T * 1,
+        "argmax_last": lambda: mx.argmax(x, axis=-1),
+        "argmin_first": lambda: mx.argmin(x, axis=0),
+        "argmax_all": lambda: mx.argmax(x),
+        "cumsum_last": lambda: mx.cumsum(x, axis=-1),
     }
+    if WIDE is not None:
+        wide, flat, table, idx, upd = map(mx.array, (WIDE, FLAT, TABLE, IDX, UPD))
+        mx.eval(wide, flat, table, idx, upd)
+        ops.update({
+            "sort_last": lambda: mx.sort(wide, axis=-1),
+            "argsort_last": lambda: mx.argsort(wide, axis=-1),
+            "sort_flat": lambda: mx.sort(flat),
+            "take_rows": lambda: mx.take(table, idx, axis=0),
+            "scatter_add_rows": lambda: table.at[idx].add(upd),
+        })
     sync = lambda out: mx.eval(out)
 else:
     import torch
@@ -96,4 +137,5 @@ else:
 for name, f in ops.items():
     if only and name not in only:
         continue
-    print(json.dumps({"op": name, "peer": args.peer, "ms": round(timeit(f, sync), 4)}), flush=True)
+    reps = min(args.reps, 5) if name in HEAVY else args.reps
+    print(json.dumps({"op": name, "peer": args.peer, "ms": round(timeit(f, sync, reps), 4)}), flush=True)

@@ -25,6 +25,27 @@ fn rand(shape: &[usize], seed: u64) -> Array {
     a
 }
 
+/// `n` pseudo-random indices below `hi` (uint32), on the current device.
+fn rand_idx(n: usize, hi: u32, seed: u64) -> Array {
+    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    let v: Vec<u32> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 32) % hi as u64) as u32
+        })
+        .collect();
+    let a = Array::from_slice(&v, &[n]).expect("shape");
+    let a = ops::contiguous(&a).expect("copy");
+    a.eval().expect("eval");
+    a
+}
+
+/// Ops whose single run takes long: timed over at most `HEAVY_REPS` runs.
+const HEAVY: &[&str] = &["sort_last", "argsort_last", "sort_flat", "scatter_add_rows"];
+const HEAVY_REPS: usize = 5;
+
 /// Median milliseconds of `f` (which builds and evaluates the op) over `reps` runs.
 fn time(reps: usize, mut f: impl FnMut() -> Result<Array>) -> Result<f64> {
     for _ in 0..2 {
@@ -67,7 +88,12 @@ fn main() -> Result<()> {
         let m2b = rand(&[2048, 2048], 6);
         let run = |name: &str, f: &mut dyn FnMut() -> Result<Array>| -> Result<()> {
             if want(name) {
-                let ms = time(reps, f)?;
+                let r = if HEAVY.contains(&name) {
+                    reps.min(HEAVY_REPS)
+                } else {
+                    reps
+                };
+                let ms = time(r, f)?;
                 println!("{{\"op\": \"{name}\", \"ms\": {ms:.4}}}");
             }
             Ok(())
@@ -82,6 +108,36 @@ fn main() -> Result<()> {
         run("matmul_2048", &mut || ops::matmul(&m2a, &m2b))?;
         run("transpose_copy", &mut || {
             ops::contiguous(&ops::transpose(&x)?)
+        })?;
+        run("argmax_last", &mut || ops::argmax(&x, Some(-1), false))?;
+        run("argmin_first", &mut || ops::argmin(&x, Some(0), false))?;
+        run("argmax_all", &mut || ops::argmax(&x, None, false))?;
+        // Issue 3: sorting, gathers/scatters of rows, scans.
+        let heavy = [
+            "sort_last",
+            "argsort_last",
+            "sort_flat",
+            "take_rows",
+            "scatter_add_rows",
+        ];
+        if heavy.iter().any(|h| want(h)) {
+            let wide = rand(&[4096, 16384], 7);
+            run("sort_last", &mut || ops::sort(&wide, Some(-1)))?;
+            run("argsort_last", &mut || ops::argsort(&wide, Some(-1)))?;
+            drop(wide);
+            let flat = rand(&[1 << 24], 8);
+            run("sort_flat", &mut || ops::sort(&flat, None))?;
+            drop(flat);
+            let table = rand(&[131072, 1024], 9);
+            let idx = rand_idx(32768, 131072, 10);
+            let upd = rand(&[32768, 1, 1024], 11);
+            run("take_rows", &mut || ops::take(&table, &idx, Some(0)))?;
+            run("scatter_add_rows", &mut || {
+                ops::scatter_add(&table, std::slice::from_ref(&idx), &upd, &[0])
+            })?;
+        }
+        run("cumsum_last", &mut || {
+            ops::cumsum(&x, Some(-1), false, true)
         })?;
         let _ = Dtype::Float32;
         Ok(())

@@ -5,6 +5,14 @@
 //! processor has AVX-512F (half types are converted to f32 while packing and accumulate in
 //! f32; the result is rounded once). Without AVX-512, for small or vector-shaped products,
 //! and for f64/complex64, the `gemm` crate does the work (it also takes arbitrary strides).
+//!
+//! The packed GEMM follows the usual blocking: a KC-deep slice of B is packed into
+//! NR-column panels, an MC-row block of A into MR-row panels, and a 12×32 register tile is
+//! accumulated per panel pair. Threads each take their own rectangle of C (no
+//! synchronisation), split along rows or columns by a cost estimate. Packing converts and
+//! transposes 16×16 blocks in registers, so row- or column-major operands pack equally fast.
+//! The block sizes can be overridden for tuning with `MLXR_GEMM_KC`, `MLXR_GEMM_MC` and
+//! `MLXR_GEMM_NC`.
 
 use super::copy::copy_cast_into;
 use super::strided::SendPtr;
@@ -108,6 +116,8 @@ const MR: usize = 12;
 const NR: usize = 32;
 /// Depth of a packed block (a B micro-panel of KC×NR floats stays in L1).
 const KC: usize = 256;
+/// Largest depth block the packing line buffers hold.
+const KC_MAX: usize = 1024;
 /// Most rows of a packed A block (MC×KC floats stay in L2).
 const MC_MAX: usize = 20 * MR;
 /// Most columns of a packed B block.
@@ -118,6 +128,8 @@ const NC: usize = 4096;
 #[repr(C, align(64))]
 struct Al([f32; 16]);
 
+/// A 64-byte aligned buffer of at least `floats` floats, grown in `v` as needed.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn aligned_buf(v: &mut Vec<Al>, floats: usize) -> *mut f32 {
     let n = floats.div_ceil(16);
     if v.len() < n {
@@ -146,15 +158,22 @@ pub fn has_avx512() -> bool {
 /// depth `p`, the MR elements `a[ip*MR + i, p]` (zero past `mc`).
 ///
 /// # Safety
-/// `a` must be readable over the block; `dst` must hold `mc.div_ceil(MR) * MR * kc` floats.
+/// AVX-512F (on x86-64); `a` must be readable over the block; `dst` (64-byte aligned) must
+/// hold `mc.div_ceil(MR) * MR * kc` floats.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 unsafe fn pack_a<T: PackElem>(a: MatRef<T>, mc: usize, kc: usize, dst: *mut f32) {
-    let mut line = [0f32; KC];
+    let mut line = [0f32; KC_MAX];
     for ip in 0..mc.div_ceil(MR) {
         let i0 = ip * MR;
         let mr = MR.min(mc - i0);
         let panel = dst.add(ip * MR * kc);
         if a.cs == 1 || (a.rs != 1 && a.cs.abs() <= a.rs.abs()) {
             // rows are (nearly) contiguous: walk each row along the depth
+            #[cfg(target_arch = "x86_64")]
+            if a.cs == 1 && mr == MR {
+                avx512::pack_a_rows(a.at(i0, 0), kc, panel);
+                continue;
+            }
             for i in 0..mr {
                 let row = a.at(i0 + i, 0);
                 if row.cs == 1 {
@@ -177,6 +196,11 @@ unsafe fn pack_a<T: PackElem>(a: MatRef<T>, mc: usize, kc: usize, dst: *mut f32)
             }
         } else {
             // columns are contiguous (a transposed operand) or strided
+            #[cfg(target_arch = "x86_64")]
+            if a.rs == 1 && mr == MR {
+                avx512::pack_a_cols(a.at(i0, 0), kc, panel);
+                continue;
+            }
             for p in 0..kc {
                 let col = a.at(i0, p);
                 let d = std::slice::from_raw_parts_mut(panel.add(p * MR), MR);
@@ -197,7 +221,9 @@ unsafe fn pack_a<T: PackElem>(a: MatRef<T>, mc: usize, kc: usize, dst: *mut f32)
 /// for each depth `p`, the NR elements `b[p, j0 + j]` (zero past `nr`).
 ///
 /// # Safety
-/// `b` must be readable over the block; `dst` must hold `NR * kc` floats.
+/// AVX-512F (on x86-64); `b` must be readable over the block; `dst` (64-byte aligned) must
+/// hold `NR * kc` floats.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 unsafe fn pack_b_panel<T: PackElem>(b: MatRef<T>, kc: usize, nr: usize, dst: *mut f32) {
     if b.cs == 1 || (b.rs != 1 && b.cs.abs() <= b.rs.abs()) {
         for p in 0..kc {
@@ -214,7 +240,12 @@ unsafe fn pack_b_panel<T: PackElem>(b: MatRef<T>, kc: usize, nr: usize, dst: *mu
         }
     } else {
         // columns are contiguous along the depth (a transposed operand) or strided
-        let mut line = [0f32; KC];
+        #[cfg(target_arch = "x86_64")]
+        if b.rs == 1 && nr == NR {
+            avx512::pack_b_cols(b, kc, dst);
+            return;
+        }
+        let mut line = [0f32; KC_MAX];
         for j in 0..nr {
             let col = b.at(0, j);
             if col.rs == 1 {
@@ -238,8 +269,129 @@ unsafe fn pack_b_panel<T: PackElem>(b: MatRef<T>, kc: usize, nr: usize, dst: *mu
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{MatMut, MR, NR};
+    use super::{MatMut, MatRef, PackElem, MR, NR};
+    use crate::dtype::Dtype;
     use std::arch::x86_64::*;
+
+    /// Sixteen consecutive elements as f32.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load16<T: PackElem>(p: *const T) -> __m512 {
+        match T::DTYPE {
+            Dtype::Float16 => _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i)),
+            Dtype::Bfloat16 => {
+                let h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p as *const __m256i));
+                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h))
+            }
+            _ => _mm512_loadu_ps(p as *const f32),
+        }
+    }
+
+    /// Transpose a 16×16 block held as 16 row vectors.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn transpose16(r: &mut [__m512; 16]) {
+        let mut t = [_mm512_setzero_ps(); 16];
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for g in 0..4 {
+            let b = 4 * g;
+            r[b] = _mm512_shuffle_ps::<0x44>(t[b], t[b + 2]);
+            r[b + 1] = _mm512_shuffle_ps::<0xEE>(t[b], t[b + 2]);
+            r[b + 2] = _mm512_shuffle_ps::<0x44>(t[b + 1], t[b + 3]);
+            r[b + 3] = _mm512_shuffle_ps::<0xEE>(t[b + 1], t[b + 3]);
+        }
+        for h in 0..2 {
+            let b = 8 * h;
+            for i in 0..4 {
+                t[b + i] = _mm512_shuffle_f32x4::<0x88>(r[b + i], r[b + 4 + i]);
+                t[b + 4 + i] = _mm512_shuffle_f32x4::<0xDD>(r[b + i], r[b + 4 + i]);
+            }
+        }
+        for i in 0..8 {
+            r[i] = _mm512_shuffle_f32x4::<0x88>(t[i], t[8 + i]);
+            r[8 + i] = _mm512_shuffle_f32x4::<0xDD>(t[i], t[8 + i]);
+        }
+    }
+
+    /// Pack one full MR-row panel of a row-contiguous A (`a.cs == 1`): for each depth `p`,
+    /// the MR elements `a[0..MR, p]`.
+    ///
+    /// # Safety
+    /// AVX-512F; `a` readable over `MR×kc`; `panel` holds `MR * kc` floats.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn pack_a_rows<T: PackElem>(a: MatRef<T>, kc: usize, panel: *mut f32) {
+        let full = kc / 16 * 16;
+        let mut r = [_mm512_setzero_ps(); 16];
+        for p0 in (0..full).step_by(16) {
+            for (i, v) in r.iter_mut().enumerate().take(MR) {
+                *v = load16(a.ptr.wrapping_offset(i as isize * a.rs).add(p0));
+            }
+            for v in r.iter_mut().skip(MR) {
+                *v = _mm512_setzero_ps();
+            }
+            transpose16(&mut r);
+            for (q, v) in r.iter().enumerate() {
+                _mm512_mask_storeu_ps(panel.add((p0 + q) * MR), (1 << MR) - 1, *v);
+            }
+        }
+        for i in 0..MR {
+            let row = a.ptr.wrapping_offset(i as isize * a.rs);
+            for p in full..kc {
+                *panel.add(p * MR + i) = (*row.add(p)).to_f32();
+            }
+        }
+    }
+
+    /// Pack one full MR-row panel of a column-contiguous A (`a.rs == 1`).
+    ///
+    /// # Safety
+    /// AVX-512F; `a` readable over `MR×kc`; `panel` holds `MR * kc` floats.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn pack_a_cols<T: PackElem>(a: MatRef<T>, kc: usize, panel: *mut f32) {
+        const MASK: u16 = (1 << MR) - 1;
+        for p in 0..kc {
+            let col = a.ptr.wrapping_offset(p as isize * a.cs);
+            let v = if T::DTYPE == Dtype::Float32 {
+                _mm512_maskz_loadu_ps(MASK, col as *const f32)
+            } else {
+                let mut tmp = [0u16; 16];
+                std::ptr::copy_nonoverlapping(col as *const u16, tmp.as_mut_ptr(), MR);
+                load16(tmp.as_ptr() as *const T)
+            };
+            _mm512_mask_storeu_ps(panel.add(p * MR), MASK, v);
+        }
+    }
+
+    /// Pack one full NR-column panel of a column-contiguous B (`b.rs == 1`): for each depth
+    /// `p`, the NR elements `b[p, 0..NR]`.
+    ///
+    /// # Safety
+    /// AVX-512F; `b` readable over `kc×NR`; `dst` (64-byte aligned) holds `NR * kc` floats.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn pack_b_cols<T: PackElem>(b: MatRef<T>, kc: usize, dst: *mut f32) {
+        let full = kc / 16 * 16;
+        let mut r = [_mm512_setzero_ps(); 16];
+        for h in 0..NR / 16 {
+            for p0 in (0..full).step_by(16) {
+                for (j, v) in r.iter_mut().enumerate() {
+                    *v = load16(b.ptr.wrapping_offset((h * 16 + j) as isize * b.cs).add(p0));
+                }
+                transpose16(&mut r);
+                for (q, v) in r.iter().enumerate() {
+                    _mm512_store_ps(dst.add((p0 + q) * NR + h * 16), *v);
+                }
+            }
+        }
+        for j in 0..NR {
+            let col = b.ptr.wrapping_offset(j as isize * b.cs);
+            for p in full..kc {
+                *dst.add(p * NR + j) = (*col.add(p)).to_f32();
+            }
+        }
+    }
 
     /// `C[0..mr, 0..nr] = alpha * Ap·Bp + beta * C` for one micro-tile (`beta == 0` never
     /// reads C). `a` holds `kc` groups of MR floats, `b` `kc` groups of NR floats, both
@@ -259,6 +411,13 @@ mod avx512 {
         alpha: f32,
         beta: f32,
     ) {
+        // Fetch the C tile while the products run (its rows are far apart in memory).
+        for i in 0..mr {
+            let p = c.ptr.wrapping_offset(i as isize * c.rs) as *const i8;
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(124));
+        }
         let mut c0 = [_mm512_setzero_ps(); MR];
         let mut c1 = [_mm512_setzero_ps(); MR];
         let (mut a, mut b) = (a, b);
@@ -304,9 +463,131 @@ mod avx512 {
     }
 }
 
+/// Block sizes (overridable for tuning through `MLXR_GEMM_KC/MC/NC`).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn blocking() -> (usize, usize, usize) {
+    use std::sync::OnceLock;
+    static B: OnceLock<(usize, usize, usize)> = OnceLock::new();
+    *B.get_or_init(|| {
+        let get = |name: &str, d: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
+        let kc = get("MLXR_GEMM_KC", KC).clamp(16, KC_MAX);
+        let mc = get("MLXR_GEMM_MC", MC_MAX).max(MR) / MR * MR;
+        let nc = get("MLXR_GEMM_NC", NC).max(NR) / NR * NR;
+        (kc, mc, nc)
+    })
+}
+
+thread_local! {
+    static B_PACK: RefCell<Vec<Al>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One thread's share of [`sgemm_packed`]: the whole product on the calling thread.
+///
+/// # Safety
+/// As [`sgemm_packed`].
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_serial<T: PackElem>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    c: MatMut<f32>,
+    alpha: f32,
+    beta: f32,
+) {
+    let (kcb, mcb, ncb) = blocking();
+    A_PACK.with(|abuf| {
+        B_PACK.with(|bbuf| {
+            let mut abuf = abuf.borrow_mut();
+            let mut bbuf = bbuf.borrow_mut();
+            for jc in (0..n).step_by(ncb) {
+                let nc = ncb.min(n - jc);
+                let np = nc.div_ceil(NR);
+                for pc in (0..k).step_by(kcb) {
+                    let kc = kcb.min(k - pc);
+                    let bp = aligned_buf(&mut bbuf, np * NR * kc);
+                    for jp in 0..np {
+                        let nr = NR.min(nc - jp * NR);
+                        pack_b_panel(b.at(pc, jc + jp * NR), kc, nr, bp.add(jp * NR * kc));
+                    }
+                    let beta = if pc == 0 { beta } else { 1.0 };
+                    for ic in (0..m).step_by(mcb) {
+                        let mc = mcb.min(m - ic);
+                        let mp = mc.div_ceil(MR);
+                        let ap = aligned_buf(&mut abuf, mp * MR * kc);
+                        pack_a(a.at(ic, pc), mc, kc, ap);
+                        for jp in 0..np {
+                            let j = jc + jp * NR;
+                            let nr = NR.min(n - j);
+                            let bpanel = bp.add(jp * NR * kc);
+                            for ip in 0..mp {
+                                let i = ic + ip * MR;
+                                let ct = MatMut {
+                                    ptr: c
+                                        .ptr
+                                        .wrapping_offset(i as isize * c.rs + j as isize * c.cs),
+                                    ..c
+                                };
+                                avx512::micro_kernel(
+                                    kc,
+                                    ap.add(ip * MR * kc),
+                                    bpanel,
+                                    ct,
+                                    MR.min(m - i),
+                                    nr,
+                                    alpha,
+                                    beta,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    });
+}
+
+/// Split `m×n` into a `tm×tn` grid of `threads` blocks (whole micro-tiles each), choosing
+/// the split with the least estimated time per block: its padded multiply-adds plus the
+/// packing of its rows of A and columns of B (each block packs both); column splits win
+/// ties.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn thread_grid(m: usize, n: usize, k: usize, threads: usize) -> (usize, usize) {
+    let (mp, np) = (m.div_ceil(MR), n.div_ceil(NR));
+    let mut best = (usize::MAX, 1, 1);
+    for tm in 1..=threads {
+        if !threads.is_multiple_of(tm) {
+            continue;
+        }
+        let tn = threads / tm;
+        if tm > mp || tn > np {
+            continue;
+        }
+        let (rows, cols) = (mp.div_ceil(tm) * MR, np.div_ceil(tn) * NR);
+        // a micro-tile step does MR*NR multiply-adds in about MR cycles; packing costs
+        // about half a cycle per element
+        let cost = rows * cols * k / NR + (rows + cols) * k / 2;
+        if cost < best.0 || (cost == best.0 && tn > best.2) {
+            best = (cost, tm, tn);
+        }
+    }
+    if best.0 == usize::MAX {
+        (1, 1)
+    } else {
+        (best.1, best.2)
+    }
+}
+
 /// `C = alpha * A·B + beta * C` in f32 with the packed AVX-512 kernel (`beta == 0` never
 /// reads C), for an `m×k` A and a `k×n` B of element type `T`. Runs on up to `threads`
-/// rayon threads.
+/// rayon threads, each computing its own block of C (no synchronisation in between).
 ///
 /// # Safety
 /// The processor must have AVX-512F ([`has_avx512`]); the views must be valid for the
@@ -324,84 +605,39 @@ pub unsafe fn sgemm_packed<T: PackElem>(
     beta: f32,
     threads: usize,
 ) {
-    let threads = threads.max(1);
-    // Split the rows into blocks of at most MC_MAX (a multiple of MR), their count a
-    // multiple of the thread count when there are enough rows.
-    let mut mb = m.div_ceil(MC_MAX);
-    if threads > 1 && m >= threads * MR * 4 {
-        mb = mb.div_ceil(threads) * threads;
+    // at least ~2^21 multiply-adds per thread
+    let threads = threads.clamp(1, ((m * n * k) >> 21).max(1));
+    let (tm, tn) = thread_grid(m, n, k, threads);
+    if tm * tn == 1 {
+        return sgemm_serial(m, n, k, a, b, c, alpha, beta);
     }
-    let mc = m.div_ceil(mb).div_ceil(MR) * MR;
-    let mb = m.div_ceil(mc);
-    let mut bbuf: Vec<Al> = Vec::new();
-    for jc in (0..n).step_by(NC) {
-        let nc = NC.min(n - jc);
-        let np = nc.div_ceil(NR);
-        // Column splits so that there are enough tasks for the threads.
-        let ns = if threads > 1 && mb < 2 * threads {
-            (2 * threads).div_ceil(mb).min(np)
-        } else {
-            1
-        };
-        let per = np.div_ceil(ns);
-        let ns = np.div_ceil(per);
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
-            let bp = SendPtr(aligned_buf(&mut bbuf, np * NR * kc));
-            let bsub = b.at(pc, jc);
-            let pack = |jp: usize| {
-                let bp = bp;
-                let nr = NR.min(nc - jp * NR);
-                pack_b_panel(bsub.at(0, jp * NR), kc, nr, bp.0.add(jp * NR * kc));
+    let (mp, np) = (m.div_ceil(MR), n.div_ceil(NR));
+    (0..tm * tn).into_par_iter().for_each(|t| {
+        let (a, b, c) = (a, b, c);
+        let (bi, bj) = (t / tn, t % tn);
+        let i0 = (bi * mp / tm) * MR;
+        let i1 = (((bi + 1) * mp / tm) * MR).min(m);
+        let j0 = (bj * np / tn) * NR;
+        let j1 = (((bj + 1) * np / tn) * NR).min(n);
+        if i0 < i1 && j0 < j1 {
+            let ct = MatMut {
+                ptr: c
+                    .ptr
+                    .wrapping_offset(i0 as isize * c.rs + j0 as isize * c.cs),
+                ..c
             };
-            if threads > 1 && np > 1 {
-                (0..np).into_par_iter().for_each(pack);
-            } else {
-                (0..np).for_each(pack);
-            }
-            let beta = if pc == 0 { beta } else { 1.0 };
-            let task = |t: usize| {
-                let (bp, c, a) = (bp, c, a);
-                let (ib, js) = (t / ns, t % ns);
-                let i0 = ib * mc;
-                let mci = mc.min(m - i0);
-                let mp = mci.div_ceil(MR);
-                A_PACK.with(|buf| {
-                    let mut buf = buf.borrow_mut();
-                    let ap = aligned_buf(&mut buf, mp * MR * kc);
-                    pack_a(a.at(i0, pc), mci, kc, ap);
-                    for jp in js * per..((js + 1) * per).min(np) {
-                        let j = jc + jp * NR;
-                        let nr = NR.min(n - j);
-                        let bpanel = bp.0.add(jp * NR * kc);
-                        for ip in 0..mp {
-                            let i = i0 + ip * MR;
-                            let ct = MatMut {
-                                ptr: c.ptr.wrapping_offset(i as isize * c.rs + j as isize * c.cs),
-                                ..c
-                            };
-                            avx512::micro_kernel(
-                                kc,
-                                ap.add(ip * MR * kc),
-                                bpanel,
-                                ct,
-                                MR.min(m - i),
-                                nr,
-                                alpha,
-                                beta,
-                            );
-                        }
-                    }
-                });
-            };
-            let tasks = mb * ns;
-            if threads > 1 && tasks > 1 {
-                (0..tasks).into_par_iter().for_each(task);
-            } else {
-                (0..tasks).for_each(task);
-            }
+            sgemm_serial(
+                i1 - i0,
+                j1 - j0,
+                k,
+                a.at(i0, 0),
+                b.at(0, j0),
+                ct,
+                alpha,
+                beta,
+            );
         }
-    }
+    });
 }
 
 // ---- dispatch ----------------------------------------------------------------------------
@@ -409,7 +645,7 @@ pub unsafe fn sgemm_packed<T: PackElem>(
 /// Whether the packed AVX-512 kernel should take an `m×k · k×n` product (large enough that
 /// packing pays, not vector-shaped).
 fn use_packed(m: usize, n: usize, k: usize) -> bool {
-    m >= MR / 2 && n >= NR / 2 && k >= 8 && m * n * k >= 1 << 15 && has_avx512()
+    m >= MR / 2 && n >= NR / 2 && k >= 8 && m * n * k >= 1 << 18 && has_avx512()
 }
 
 /// `C = beta_g * C + alpha_g * A·B` through the `gemm` crate (`read` false: C is not read).
@@ -598,9 +834,9 @@ pub fn matmul_into(
     let mut idx = vec![0usize; nd];
     for _ in 0..nb {
         let (mut oa, mut ob) = (a.offset as isize, b.offset as isize);
-        for ax in 0..nd {
-            oa += idx[ax] as isize * a.strides[ax];
-            ob += idx[ax] as isize * b.strides[ax];
+        for (ax, &i) in idx.iter().enumerate() {
+            oa += i as isize * a.strides[ax];
+            ob += i as isize * b.strides[ax];
         }
         offs.push((oa, ob));
         for ax in (0..nd).rev() {

@@ -944,23 +944,106 @@ fn col_reduce<R: Reducer>(
 }
 
 // ---- argmax / argmin -----------------------------------------------------------------
+//
+// The winner is the first occurrence of the best value, NaN beating everything (the first
+// NaN). A contiguous run is scanned in L1-sized blocks: a vectorised pass finds the
+// block's best value (in lanes) and whether it holds a NaN; only when the block improves
+// on the best so far is it searched again for the first occurrence. Long runs are split
+// between threads and the pieces combined in order, ties going to the lower index.
 
-/// Whether `x` beats the current best `b` for argmax (`max`) or argmin: NaN wins (the
+/// Lanes of the contiguous argmax/argmin scan.
+const ARG_LANES: usize = 16;
+/// Elements per block of the contiguous scan (4 KiB of f32, so the search for the first
+/// occurrence rereads little, from L1).
+const ARG_BLOCK: usize = 1024;
+
+/// Whether `x` beats the current best `b` for argmax (`MAX`) or argmin: NaN wins (the
 /// first one), otherwise strict comparison keeps the first occurrence on ties.
 #[inline(always)]
-fn better<T: Ordered>(x: T, b: T, max: bool) -> bool {
-    if b.nan() {
-        return false;
-    }
-    if x.nan() {
-        return true;
-    }
-    if max {
+fn better<T: Ordered, const MAX: bool>(x: T, b: T) -> bool {
+    !b.nan() & (x.nan() | ord::<T, MAX>(x, b))
+}
+
+/// Strict order of non-NaN values: `x > b` for argmax, `x < b` for argmin.
+#[inline(always)]
+fn ord<T: Ordered, const MAX: bool>(x: T, b: T) -> bool {
+    if MAX {
         x.gt(b)
     } else {
         x.lt(b)
     }
 }
+
+/// Of two candidates `(value, index)`, the winner: the better value, or the lower index
+/// on a tie.
+#[inline(always)]
+fn pick<T: Ordered, const MAX: bool>(a: (T, usize), b: (T, usize)) -> (T, usize) {
+    if better::<T, MAX>(b.0, a.0) || (!better::<T, MAX>(a.0, b.0) && b.1 < a.1) {
+        b
+    } else {
+        a
+    }
+}
+
+/// The winner `(value, index)` of a non-empty contiguous run, indices counted from `base`.
+fn arg_run<T: Ordered, const MAX: bool>(x: &[T], base: usize) -> (T, usize) {
+    let mut best: Option<(T, usize)> = None;
+    for (bk, blk) in x.chunks(ARG_BLOCK).enumerate() {
+        let off = base + bk * ARG_BLOCK;
+        // The block's best non-NaN value, in lanes, and whether it holds a NaN.
+        let mut bv = [blk[0]; ARG_LANES];
+        let mut nan = [false; ARG_LANES];
+        let chunks = blk.chunks_exact(ARG_LANES);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for j in 0..ARG_LANES {
+                let v = c[j];
+                let g = ord::<T, MAX>(v, bv[j]);
+                bv[j] = if g { v } else { bv[j] };
+                nan[j] |= v.nan();
+            }
+        }
+        let mut has_nan = nan.iter().fold(false, |a, &b| a | b);
+        let mut m = bv[0];
+        for &v in &bv[1..] {
+            if ord::<T, MAX>(v, m) {
+                m = v;
+            }
+        }
+        for &v in rest {
+            if ord::<T, MAX>(v, m) {
+                m = v;
+            }
+            has_nan |= v.nan();
+        }
+        if has_nan {
+            // No NaN before this block: its first NaN wins the run.
+            let k = blk.iter().position(|v| v.nan()).unwrap_or(0);
+            return (blk[k], off + k);
+        }
+        if let Some((b, _)) = best {
+            if !ord::<T, MAX>(m, b) {
+                continue;
+            }
+        }
+        // First occurrence of `m` (neither above nor below it) in the block.
+        let tie = |v: T| !v.gt(m) & !v.lt(m);
+        let mut k = 0;
+        for c in blk.chunks(ARG_LANES) {
+            if c.iter().fold(false, |a, &v| a | tie(v)) {
+                k += c.iter().position(|&v| tie(v)).unwrap_or(0);
+                break;
+            }
+            k += c.len();
+        }
+        best = Some((m, off + k));
+    }
+    best.unwrap_or((x[0], base))
+}
+
+/// Longest piece of a run scanned by one `arg_run` call (gives threads work to share on
+/// long runs).
+const ARG_PIECE: usize = 1 << 20;
 
 /// Index of the max (`max`) or min along `axis` of `x`, as uint32 in fresh
 /// row-contiguous data of the keepdims shape. The axis must be non-empty.
@@ -971,10 +1054,18 @@ pub fn arg_reduce(
     max: bool,
     dtype: crate::Dtype,
 ) -> Result<Data> {
-    crate::dispatch_all!(dtype, T => arg_reduce_t::<T>(x, shape, axis, max))
+    if max {
+        crate::dispatch_all!(dtype, T => arg_reduce_t::<T, true>(x, shape, axis))
+    } else {
+        crate::dispatch_all!(dtype, T => arg_reduce_t::<T, false>(x, shape, axis))
+    }
 }
 
-fn arg_reduce_t<T: Ordered>(x: &Data, shape: &[usize], axis: usize, max: bool) -> Result<Data> {
+fn arg_reduce_t<T: Ordered, const MAX: bool>(
+    x: &Data,
+    shape: &[usize],
+    axis: usize,
+) -> Result<Data> {
     let mut out_shape = shape.to_vec();
     out_shape[axis] = 1;
     let out = Data::alloc(&out_shape, crate::Dtype::Uint32)?;
@@ -989,7 +1080,7 @@ fn arg_reduce_t<T: Ordered>(x: &Data, shape: &[usize], axis: usize, max: bool) -
         ));
     }
     let (kept, _) = split_dims(shape, &x.strides, &[axis]);
-    let s = x.strides[axis];
+    let s = if n == 1 { 1 } else { x.strides[axis] };
     let base = base_ptr::<T>(x);
     let op = SendPtr(out.host().as_mut_ptr() as *mut u32);
     let par = n_out * n >= PAR_THRESHOLD && threads() > 1;
@@ -998,9 +1089,62 @@ fn arg_reduce_t<T: Ordered>(x: &Data, shape: &[usize], axis: usize, max: bool) -
         // SAFETY: p addresses an element of the input.
         unsafe { *base.0.offset(p) }
     };
+    let kdims: Vec<(usize, isize)> = kept.iter().map(|d| (d.0, d.1)).collect();
+    // Contiguous along the axis: each output scans a slice.
+    if s == 1 {
+        let run = |off: isize, lo: usize, hi: usize| -> (T, usize) {
+            let base = base;
+            // SAFETY: elements lo..hi along the axis from `off` are in the input.
+            let xs = unsafe { std::slice::from_raw_parts(base.0.offset(off).add(lo), hi - lo) };
+            arg_run::<T, MAX>(xs, lo)
+        };
+        if n_out >= 2 * threads() || !par {
+            let chunks = if par { (threads() * 4).min(n_out) } else { 1 };
+            let per = n_out.div_ceil(chunks);
+            par_for(chunks, &|c: usize| {
+                let op = op;
+                let (start, end) = (c * per, ((c + 1) * per).min(n_out));
+                if start >= end {
+                    return;
+                }
+                let mut ko = Odo::new(&kdims, start);
+                for o in start..end {
+                    let mut best = run(ko.off, 0, n.min(ARG_PIECE));
+                    for lo in (ARG_PIECE..n).step_by(ARG_PIECE) {
+                        best = pick::<T, MAX>(best, run(ko.off, lo, (lo + ARG_PIECE).min(n)));
+                    }
+                    // SAFETY: each output written once.
+                    unsafe { *op.0.add(o) = best.1 as u32 };
+                    ko.next();
+                }
+            });
+        } else {
+            // Few long runs: split each between the threads.
+            let pieces = (threads() * 4).max(n.div_ceil(ARG_PIECE)).min(n);
+            let per = n.div_ceil(pieces);
+            let mut ko = Odo::new(&kdims, 0);
+            for o in 0..n_out {
+                let off = ko.off;
+                let parts = par_map(pieces, |p| {
+                    let (lo, hi) = (p * per, ((p + 1) * per).min(n));
+                    (lo < hi).then(|| run(off, lo, hi))
+                });
+                let best = parts
+                    .into_iter()
+                    .flatten()
+                    .reduce(pick::<T, MAX>)
+                    .expect("non-empty axis");
+                // SAFETY: each output written once.
+                unsafe { *op.0.add(o) = best.1 as u32 };
+                ko.next();
+            }
+        }
+        return Ok(out);
+    }
     if let Some(&(kn, 1, _)) = kept.last() {
-        if s != 1 && kn >= 16 && n > 1 {
-            // Column loop: keep the best value and index of a block of outputs.
+        if kn >= 16 && n > 1 {
+            // Column loop: keep the best value and index of a block of outputs, updated
+            // row by row (branch-free, vectorised along the contiguous outputs).
             let kouter: Vec<(usize, isize)> =
                 kept[..kept.len() - 1].iter().map(|d| (d.0, d.1)).collect();
             let okouter: Vec<(usize, isize)> =
@@ -1009,27 +1153,28 @@ fn arg_reduce_t<T: Ordered>(x: &Data, shape: &[usize], axis: usize, max: bool) -
             let n_kc = kn.div_ceil(COL_CHUNK);
             let body = |it: usize| {
                 let op = op;
+                let base = base;
                 let (ko, kc) = (it / n_kc, it % n_kc);
                 let c0 = kc * COL_CHUNK;
                 let w = COL_CHUNK.min(kn - c0);
                 let ioff = Odo::new(&kouter, ko).off + c0 as isize;
                 let ooff = Odo::new(&okouter, ko).off as usize + c0;
-                let mut best: Vec<T> = (0..w).map(|k| load(ioff + k as isize)).collect();
+                // SAFETY: row i of the block is `w` contiguous input elements.
+                let row = |i: usize| unsafe {
+                    std::slice::from_raw_parts(base.0.offset(ioff + i as isize * s), w)
+                };
+                let mut best: Vec<T> = row(0).to_vec();
                 let mut idx = vec![0u32; w];
                 for i in 1..n {
-                    let p = ioff + i as isize * s;
-                    for k in 0..w {
-                        let v = load(p + k as isize);
-                        if better(v, best[k], max) {
-                            best[k] = v;
-                            idx[k] = i as u32;
-                        }
+                    let r = row(i);
+                    for ((b, ix), &v) in best.iter_mut().zip(idx.iter_mut()).zip(r) {
+                        let t = better::<T, MAX>(v, *b);
+                        *b = if t { v } else { *b };
+                        *ix = if t { i as u32 } else { *ix };
                     }
                 }
-                for (k, &v) in idx.iter().enumerate() {
-                    // SAFETY: each output written once.
-                    unsafe { *op.0.add(ooff + k) = v };
-                }
+                // SAFETY: each output written once.
+                unsafe { std::ptr::copy_nonoverlapping(idx.as_ptr(), op.0.add(ooff), w) };
             };
             if par {
                 par_for(n_ko * n_kc, &body);
@@ -1039,7 +1184,6 @@ fn arg_reduce_t<T: Ordered>(x: &Data, shape: &[usize], axis: usize, max: bool) -
             return Ok(out);
         }
     }
-    let kdims: Vec<(usize, isize)> = kept.iter().map(|d| (d.0, d.1)).collect();
     let chunks = if par { (threads() * 4).min(n_out) } else { 1 };
     let per = n_out.div_ceil(chunks);
     let body = |c: usize| {
@@ -1054,7 +1198,7 @@ fn arg_reduce_t<T: Ordered>(x: &Data, shape: &[usize], axis: usize, max: bool) -
             let mut bi = 0u32;
             for i in 1..n {
                 let v = load(ko.off + i as isize * s);
-                if better(v, best, max) {
+                if better::<T, MAX>(v, best) {
                     best = v;
                     bi = i as u32;
                 }
