@@ -166,6 +166,10 @@ impl Primitive for Binary {
         outputs[0].set_data(data);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::binary::binary_gpu(self.op, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -187,6 +191,10 @@ impl Primitive for DivMod {
         outputs[0].set_data(q);
         outputs[1].set_data(r);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::binary::divmod_gpu(inputs, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -37,6 +37,10 @@ impl Primitive for Matmul {
         out.set_data(d);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::matmul::matmul_gpu(self, inputs, outputs, None)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -75,6 +79,10 @@ impl Primitive for AddMM {
         )?;
         out.set_data(d);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::matmul::matmul_gpu(self, inputs, outputs, Some((self.alpha, self.beta)))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -69,6 +69,10 @@ impl Primitive for Reduce {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::reduce::reduce_gpu(self.op, &self.axes, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -112,6 +116,10 @@ impl Primitive for ArgReduce {
         )?;
         outputs[0].set_data(out);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::reduce::arg_reduce_gpu(self.op, self.axis, inputs, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

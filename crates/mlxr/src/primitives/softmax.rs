@@ -39,6 +39,10 @@ impl Primitive for Softmax {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::softmax::softmax_gpu(self, &self.axes, self.precise, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -66,6 +70,10 @@ impl Primitive for LogSumExp {
         let out = softmax::logsumexp(&d, x.shape(), &self.axes, x.dtype(), outputs[0].dtype())?;
         outputs[0].set_data(out);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::softmax::logsumexp_gpu(self, &self.axes, inputs, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -22,6 +22,10 @@ impl Primitive for Select {
         outputs[0].set_data(select_cpu(&inputs[0], &inputs[1], &inputs[2])?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::ternary::select_gpu(inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }

@@ -240,6 +240,10 @@ impl Primitive for Unary {
         outputs[0].set_data(data);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::unary::unary_gpu(self, self.op, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -258,6 +262,11 @@ impl Primitive for StopGradient {
         "StopGradient".into()
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        outputs[0].set_data(inputs[0].data()?);
+        Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(inputs[0].data()?);
         Ok(())
     }
