@@ -106,14 +106,7 @@ pub fn divmod_gpu(inputs: &[Array], outputs: &[Array]) -> Result<()> {
         b,
         outputs[0].dtype(),
     )?;
-    let r = elementwise::binary(
-        g,
-        st,
-        kernel(BinaryOp::Remainder),
-        a,
-        b,
-        outputs[1].dtype(),
-    )?;
+    let r = elementwise::binary(g, st, kernel(BinaryOp::Remainder), a, b, outputs[1].dtype())?;
     outputs[0].set_data(q);
     outputs[1].set_data(r);
     Ok(())

@@ -68,7 +68,13 @@ pub fn supported(dtype: Dtype) -> bool {
 }
 
 /// (data type, compute type, scale type).
-fn types(dtype: Dtype) -> (sys::cudaDataType, sys::cublasComputeType_t, sys::cudaDataType) {
+fn types(
+    dtype: Dtype,
+) -> (
+    sys::cudaDataType,
+    sys::cublasComputeType_t,
+    sys::cudaDataType,
+) {
     use sys::cublasComputeType_t as C;
     use sys::cudaDataType as D;
     match dtype {
@@ -256,7 +262,8 @@ fn gemm(
         trans: false,
     };
     let lc = layout(dt, dmat, count, inner.3 as i64)?;
-    let desc = Desc(lt::create_matmul_desc(ct, st).map_err(|e| blas_err(e, "cublasLtMatmulDescCreate"))?);
+    let desc =
+        Desc(lt::create_matmul_desc(ct, st).map_err(|e| blas_err(e, "cublasLtMatmulDescCreate"))?);
     let ta: i32 = plan.b.trans as i32;
     let tb: i32 = plan.a.trans as i32;
     // SAFETY: valid descriptor; the values are cublasOperation_t (int32).
@@ -287,7 +294,8 @@ fn gemm(
     let al_a = align_of(pa | strides_or(|d| d.1) | (plan.a.ld as u64 * esz));
     let al_b = align_of(pb | strides_or(|d| d.2) | (plan.b.ld as u64 * esz));
     let al_o = align_of(po | strides_or(|d| d.3) | (n as u64 * esz));
-    let pref = Pref(lt::create_matmul_pref().map_err(|e| blas_err(e, "cublasLtMatmulPreferenceCreate"))?);
+    let pref =
+        Pref(lt::create_matmul_pref().map_err(|e| blas_err(e, "cublasLtMatmulPreferenceCreate"))?);
     let ws_bytes = WORKSPACE as u64;
     {
         use sys::cublasLtMatmulPreferenceAttributes_t as P;
@@ -298,22 +306,38 @@ fn gemm(
             }
             .map_err(|e| blas_err(e, "cublasLtMatmulPreferenceSetAttribute"))
         };
-        set(P::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes.to_ne_bytes())?;
-        set(P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_b.to_ne_bytes())?;
-        set(P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_a.to_ne_bytes())?;
-        set(P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_o.to_ne_bytes())?;
-        set(P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_o.to_ne_bytes())?;
+        set(
+            P::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+            &ws_bytes.to_ne_bytes(),
+        )?;
+        set(
+            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+            &al_b.to_ne_bytes(),
+        )?;
+        set(
+            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+            &al_a.to_ne_bytes(),
+        )?;
+        set(
+            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+            &al_o.to_ne_bytes(),
+        )?;
+        set(
+            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+            &al_o.to_ne_bytes(),
+        )?;
     }
     // SAFETY: all descriptors are valid.
-    let heur = unsafe {
-        lt::get_matmul_algo_heuristic(h, desc.0, la.0, lb.0, lc.0, lc.0, pref.0)
-    }
-    .map_err(|e| {
-        blas_err(
-            e,
-            &format!("cublasLtMatmulAlgoGetHeuristic ({dtype}, m={m}, n={n}, k={})", plan.k),
-        )
-    })?;
+    let heur = unsafe { lt::get_matmul_algo_heuristic(h, desc.0, la.0, lb.0, lc.0, lc.0, pref.0) }
+        .map_err(|e| {
+            blas_err(
+                e,
+                &format!(
+                    "cublasLtMatmulAlgoGetHeuristic ({dtype}, m={m}, n={n}, k={})",
+                    plan.k
+                ),
+            )
+        })?;
     let ws = g.alloc_bytes(WORKSPACE, stream)?;
     // Scalars in the scale type.
     let (a32, b32) = (alpha, beta);

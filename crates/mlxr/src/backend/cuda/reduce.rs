@@ -501,7 +501,16 @@ pub fn reduce_gpu(op: ReduceOp, axes: &[usize], inputs: &[Array], outputs: &[Arr
     let x = &inputs[0];
     let d = x.data()?;
     let (g, st) = super::resolve(outputs[0].stream())?;
-    let o = reduce(g, st, op, &d, x.shape(), axes, x.dtype(), outputs[0].dtype())?;
+    let o = reduce(
+        g,
+        st,
+        op,
+        &d,
+        x.shape(),
+        axes,
+        x.dtype(),
+        outputs[0].dtype(),
+    )?;
     outputs[0].set_data(o);
     Ok(())
 }

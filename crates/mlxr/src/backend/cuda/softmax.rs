@@ -17,19 +17,18 @@ use std::sync::Arc;
 const IDX: [&str; 2] = ["int", "long long"];
 const SMALL: usize = 1 << 30;
 
-/// The (input, output) dtype pairs with kernels: real inputs to themselves (floats) and
-/// to float32; float64 to itself.
+/// The (input, output) dtype pairs with kernels: real inputs to themselves (integers
+/// convert the float32 result back, as the CPU) and to float32; float64 to itself.
 fn pairs() -> Vec<(Dtype, Dtype)> {
     let mut v = Vec::new();
     for d in Dtype::ALL {
         match d {
             Dtype::Complex64 => {}
-            Dtype::Float64 => v.push((d, d)),
-            Dtype::Float16 | Dtype::Bfloat16 => {
+            Dtype::Float64 | Dtype::Float32 => v.push((d, d)),
+            _ => {
                 v.push((d, d));
                 v.push((d, Dtype::Float32));
             }
-            _ => v.push((d, Dtype::Float32)),
         }
     }
     v
@@ -230,18 +229,7 @@ pub fn logsumexp(
             "logsumexp on the GPU: the reduced axes are empty".into(),
         ));
     }
-    launch(
-        g,
-        stream,
-        "logsumexp_rows",
-        &xd,
-        &y,
-        a,
-        o,
-        rows,
-        len,
-        None,
-    )?;
+    launch(g, stream, "logsumexp_rows", &xd, &y, a, o, rows, len, None)?;
     Ok(y)
 }
 

@@ -9,10 +9,7 @@ use crate::dtype::Dtype;
 use crate::error::Result;
 
 fn select_tuples() -> Vec<Quad> {
-    Dtype::ALL
-        .iter()
-        .map(|&d| (Dtype::Bool, d, d, d))
-        .collect()
+    Dtype::ALL.iter().map(|&d| (Dtype::Bool, d, d, d)).collect()
 }
 
 /// `cond ? a : b` for every dtype (all compiled together).
