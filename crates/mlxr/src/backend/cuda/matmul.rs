@@ -330,13 +330,11 @@ fn gemm(
     // SAFETY: all descriptors are valid.
     let heur = unsafe { lt::get_matmul_algo_heuristic(h, desc.0, la.0, lb.0, lc.0, lc.0, pref.0) }
         .map_err(|e| {
-            blas_err(
-                e,
-                &format!(
-                    "cublasLtMatmulAlgoGetHeuristic ({dtype}, m={m}, n={n}, k={})",
-                    plan.k
-                ),
-            )
+            // No algorithm for this layout: the caller falls back to the CPU.
+            Error::Unsupported(format!(
+                "cuBLASLt has no algorithm for this product ({dtype}, m={m}, n={n}, k={}): {e:?}",
+                plan.k
+            ))
         })?;
     let ws = g.alloc_bytes(WORKSPACE, stream)?;
     // Scalars in the scale type.
@@ -460,8 +458,8 @@ pub fn matmul(
     Ok(out)
 }
 
-/// Evaluate `Matmul` (inputs a, b) or `AddMM` (inputs c, a, b) on the GPU; other dtypes
-/// and empty inner dimensions use the CPU fallback.
+/// Evaluate `Matmul` (inputs a, b) or `AddMM` (inputs c, a, b) on the GPU; other dtypes,
+/// empty inner dimensions and layouts cuBLASLt has no algorithm for use the CPU fallback.
 pub fn matmul_gpu(
     p: &dyn crate::Primitive,
     inputs: &[Array],
@@ -494,7 +492,14 @@ pub fn matmul_gpu(
         out.dtype(),
         alpha,
         beta,
-    )?;
-    out.set_data(d);
-    Ok(())
+    );
+    match d {
+        Ok(d) => {
+            out.set_data(d);
+            Ok(())
+        }
+        // cuBLASLt found no algorithm (no product was queued): compute on the CPU.
+        Err(Error::Unsupported(_)) => super::cpu_fallback(p, inputs, outputs),
+        Err(e) => Err(e),
+    }
 }

@@ -221,6 +221,7 @@ impl Plan {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn launch_reduce(
     g: &Gpu,
     stream: RawStream,

@@ -94,7 +94,7 @@ fn rows_of(
     let (flags, _) = layout_flags(&pshape, &pstrides);
     let len: usize = axes.iter().map(|&a| shape[a]).product();
     let n: usize = shape.iter().product();
-    let rows = if len == 0 { 0 } else { n / len };
+    let rows = n.checked_div(len).unwrap_or(0);
     let view = Data {
         strides: pstrides,
         flags,
