@@ -1,5 +1,6 @@
 //! Softmax and log-sum-exp on the GPU, the twin of backend/cpu/softmax.rs. The kernels
-//! (`kernels/softmax.cu`) take row-contiguous rows: one block per row, online max/sum.
+//! (`kernels/softmax.cu`) take row-contiguous rows: one warp (rows of at most 1024
+//! elements) or one block per row, online max/sum.
 //! Reductions over other axes (or non-contiguous rows) first copy the input with the
 //! reduced axes moved innermost; softmax's output keeps that layout (the kept axes
 //! outermost, as the CPU's). Real inputs compute in f32 (f64 for f64); complex64 runs
@@ -16,6 +17,8 @@ use std::sync::Arc;
 
 const IDX: [&str; 2] = ["int", "long long"];
 const SMALL: usize = 1 << 30;
+/// Rows at most this long take one warp each (longer ones a block).
+const WARP_ROW: usize = 1024;
 
 /// The (input, output) dtype pairs with kernels: real inputs to themselves (integers
 /// convert the float32 result back, as the CPU) and to float32; float64 to itself.
@@ -55,6 +58,8 @@ fn group_names(a: Dtype, o: Dtype, idx: &str) -> Vec<String> {
     vec![
         kname("softmax_rows", a, o, idx),
         kname("logsumexp_rows", a, o, idx),
+        kname("softmax_warp_rows", a, o, idx),
+        kname("logsumexp_warp_rows", a, o, idx),
     ]
 }
 
@@ -126,7 +131,14 @@ fn launch(
     }
     let small = rows * len < SMALL;
     let idx = IDX[!small as usize];
-    let f = g.function(&SOFTMAX, &kname(kernel, a, o, idx), || {
+    // Short rows: one warp per row.
+    let warp = len <= WARP_ROW;
+    let kernel = if warp {
+        kernel.replace("_rows", "_warp_rows")
+    } else {
+        kernel.to_string()
+    };
+    let f = g.function(&SOFTMAX, &kname(&kernel, a, o, idx), || {
         group_names(a, o, idx)
     })?;
     let (mut xp, mut yp) = (data_ptr(x, a), data_ptr(y, o));
@@ -146,8 +158,8 @@ fn launch(
     if mode.is_some() {
         args.push(&mut m as *mut i32 as *mut c_void);
     }
-    // One block (256 threads) per row.
-    g.launch(f, rows * 256, stream, &mut args)
+    // One warp, or one block (256 threads), per row.
+    g.launch(f, rows * if warp { 32 } else { 256 }, stream, &mut args)
 }
 
 /// Softmax of device data `x` over the sorted, distinct `axes`, into fresh device data of

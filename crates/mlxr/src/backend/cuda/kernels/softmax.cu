@@ -6,6 +6,8 @@
 // element makes the sum (so the row) NaN, an infinite max gives NaN (softmax) or the
 // max unless a NaN is present (log-sum-exp). `mode` 1/2 emulate MLX's non-precise
 // half-precision softmax (1: last-axis fused kernel, 2: composed form), as the CPU.
+// Short rows (at most WARP_ROW elements, chosen by the launcher) take one warp per row
+// instead (`*_warp_rows`), merging with shuffles only.
 #include "elementwise.cuh"
 #include "math.cuh"
 
@@ -124,6 +126,79 @@ __global__ void logsumexp_rows(const In* x, Out* y, Idx rows, Idx len) {
     }
     block_merge(m, s, nan);
     if (threadIdx.x == 0) {
+      C r;
+      if (m == m_inf(m) || m == -m_inf(m)) r = nan ? c_nan<C>() : m;
+      else r = m_log(s) + m;
+      y[row] = cast<Out>(r);
+    }
+  }
+}
+
+// ---- one warp per row (short rows) -------------------------------------------------------
+
+template <class C> __device__ __forceinline__ void warp_merge(C& m, C& s, int& nan) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    C m2 = shfl_down(m, off);
+    C s2 = shfl_down(s, off);
+    int n2 = __shfl_down_sync(0xffffffffu, nan, off);
+    merge_pair(m, s, m2, s2);
+    nan |= n2;
+  }
+  m = __shfl_sync(0xffffffffu, m, 0);
+  s = __shfl_sync(0xffffffffu, s, 0);
+  nan = __shfl_sync(0xffffffffu, nan, 0);
+}
+
+template <class C> __device__ __forceinline__ C warp_sum(C v) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) v += shfl_down(v, off);
+  return __shfl_sync(0xffffffffu, v, 0);
+}
+
+template <class In, class C, class Out, class Idx>
+__global__ void softmax_warp_rows(const In* x, Out* y, Idx rows, Idx len, int mode) {
+  int lane = threadIdx.x & 31;
+  Idx nw = thread_count<Idx>() / 32;
+  for (Idx row = thread_index<Idx>() / 32; row < rows; row += nw) {
+    const In* xr = x + row * len;
+    Out* yr = y + row * len;
+    C m = -m_inf((C)0), s = 0;
+    int nan = 0;
+    for (Idx i = lane; i < len; i += 32) online(m, s, cast<C>(xr[i]));
+    warp_merge(m, s, nan);
+    if (m == m_inf(m)) s = c_nan<C>();
+    if (mode == 0) {
+      C inv = (C)1 / s;
+      for (Idx i = lane; i < len; i += 32) yr[i] = cast<Out>(m_exp(cast<C>(xr[i]) - m) * inv);
+    } else {
+      C acc = 0;
+      for (Idx i = lane; i < len; i += 32) acc += rnd<In>(m_exp(rnd<In>(cast<C>(xr[i]) - m)));
+      C sum = rnd<In>(warp_sum(acc));
+      C inv = rnd<In>((C)1 / sum);
+      for (Idx i = lane; i < len; i += 32) {
+        C e = rnd<In>(m_exp(rnd<In>(cast<C>(xr[i]) - m)));
+        yr[i] = cast<Out>(mode == 1 ? e * inv : e / sum);
+      }
+    }
+  }
+}
+
+template <class In, class C, class Out, class Idx>
+__global__ void logsumexp_warp_rows(const In* x, Out* y, Idx rows, Idx len) {
+  int lane = threadIdx.x & 31;
+  Idx nw = thread_count<Idx>() / 32;
+  for (Idx row = thread_index<Idx>() / 32; row < rows; row += nw) {
+    const In* xr = x + row * len;
+    C m = -m_inf((C)0), s = 0;
+    int nan = 0;
+    for (Idx i = lane; i < len; i += 32) {
+      C v = cast<C>(xr[i]);
+      nan |= (v != v);
+      online(m, s, v);
+    }
+    warp_merge(m, s, nan);
+    if (lane == 0) {
       C r;
       if (m == m_inf(m) || m == -m_inf(m)) r = nan ? c_nan<C>() : m;
       else r = m_log(s) + m;
