@@ -470,6 +470,10 @@ impl Primitive for Binary {
         let dt = self.op.output_dtype(inputs[0].dtype())?;
         vmap_elementwise(Arc::new(self.clone()), inputs, axes, &[dt])
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::binary::binary_gpu(self.op, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -519,6 +523,10 @@ impl Primitive for DivMod {
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let dt = inputs[0].dtype();
         vmap_elementwise(Arc::new(self.clone()), inputs, axes, &[dt, dt])
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::binary::divmod_gpu(inputs, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -135,6 +135,10 @@ impl Primitive for Matmul {
         let out = Array::new_node(shape, dt, Arc::new(Matmul), ins, ops::stream());
         Ok((vec![out], vec![Some(0)]))
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::matmul::matmul_gpu(self, inputs, outputs, None)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -222,6 +226,10 @@ impl Primitive for AddMM {
         let dt = ins[0].dtype();
         let out = Array::new_node(shape, dt, Arc::new(self.clone()), ins, ops::stream());
         Ok((vec![out], vec![Some(0)]))
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::matmul::matmul_gpu(self, inputs, outputs, Some((self.alpha, self.beta)))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

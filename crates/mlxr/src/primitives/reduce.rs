@@ -218,6 +218,10 @@ impl Primitive for Reduce {
         );
         Ok((vec![out], vec![Some(b)]))
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::reduce::reduce_gpu(self.op, &self.axes, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -292,6 +296,10 @@ impl Primitive for ArgReduce {
             ops::stream(),
         );
         Ok((vec![out], vec![Some(b)]))
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::reduce::arg_reduce_gpu(self.op, self.axis, inputs, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

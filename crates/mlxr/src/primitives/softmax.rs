@@ -98,6 +98,10 @@ impl Primitive for Softmax {
         );
         Ok((vec![out], vec![Some(b)]))
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::softmax::softmax_gpu(self, &self.axes, self.precise, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -168,6 +172,10 @@ impl Primitive for LogSumExp {
             ops::stream(),
         );
         Ok((vec![out], vec![Some(b)]))
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::softmax::logsumexp_gpu(self, &self.axes, inputs, outputs)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

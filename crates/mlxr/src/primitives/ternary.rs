@@ -60,6 +60,10 @@ impl Primitive for Select {
         let dt = inputs[1].dtype();
         vmap_elementwise(Arc::new(self.clone()), inputs, axes, &[dt])
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::ternary::select_gpu(inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }

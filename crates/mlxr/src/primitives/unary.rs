@@ -438,6 +438,10 @@ impl Primitive for Unary {
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         Ok((vec![self.apply(&inputs[0])?], vec![axes[0]]))
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::unary::unary_gpu(self, self.op, inputs, outputs)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -471,6 +475,11 @@ impl Primitive for StopGradient {
         axes: &[Option<usize>],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         Ok((vec![ops::stop_gradient(&inputs[0])?], vec![axes[0]]))
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        outputs[0].set_data(inputs[0].data()?);
+        Ok(())
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

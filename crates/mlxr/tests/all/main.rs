@@ -12,6 +12,8 @@ mod creation;
 mod cuda;
 #[cfg(feature = "cuda")]
 mod cuda_nvrtc;
+#[cfg(feature = "cuda")]
+mod cuda_ops;
 mod einsum;
 mod io;
 mod matmul;

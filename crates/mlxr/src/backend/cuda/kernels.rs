@@ -24,6 +24,7 @@ pub const HEADERS: &[(&str, &str)] = &[
     ("common.cuh", include_str!("kernels/common.cuh")),
     ("cast.cuh", include_str!("kernels/cast.cuh")),
     ("elementwise.cuh", include_str!("kernels/elementwise.cuh")),
+    ("math.cuh", include_str!("kernels/math.cuh")),
 ];
 
 /// Most axes a kernel's shape/stride parameters hold (after collapsing contiguous axes).
@@ -50,6 +51,30 @@ pub static SELFTEST: Program = Program {
     source: include_str!("kernels/selftest.cu"),
 };
 
+/// `kernels/unary.cu`: the unary op functors.
+pub static UNARY: Program = Program {
+    name: "unary",
+    source: include_str!("kernels/unary.cu"),
+};
+
+/// `kernels/binary.cu`: the binary op functors and `Select`.
+pub static BINARY: Program = Program {
+    name: "binary",
+    source: include_str!("kernels/binary.cu"),
+};
+
+/// `kernels/reduce.cu`: reductions and argmax/argmin.
+pub static REDUCE: Program = Program {
+    name: "reduce",
+    source: include_str!("kernels/reduce.cu"),
+};
+
+/// `kernels/softmax.cu`: softmax and log-sum-exp rows.
+pub static SOFTMAX: Program = Program {
+    name: "softmax",
+    source: include_str!("kernels/softmax.cu"),
+};
+
 /// Template instantiations compiled together into one module.
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -64,6 +89,11 @@ pub struct Group {
 pub fn all_groups() -> Vec<Group> {
     let mut g = super::copy::kernel_groups();
     g.extend(super::elementwise::selftest_groups());
+    g.extend(super::unary::kernel_groups());
+    g.extend(super::binary::kernel_groups());
+    g.extend(super::ternary::kernel_groups());
+    g.extend(super::reduce::kernel_groups());
+    g.extend(super::softmax::kernel_groups());
     g
 }
 

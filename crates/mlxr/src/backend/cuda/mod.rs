@@ -14,10 +14,16 @@
 //! input's data so it moves once; reads from other CUDA streams are ordered with events.
 
 pub mod allocator;
+pub mod binary;
 pub mod copy;
 pub mod elementwise;
 pub mod kernels;
 pub mod libs;
+pub mod matmul;
+pub mod reduce;
+pub mod softmax;
+pub mod ternary;
+pub mod unary;
 
 use crate::array::{Array, Data};
 use crate::buffer::Storage;
@@ -353,6 +359,47 @@ pub(crate) fn finish_inputs(stream: Stream, inputs: &[Array]) -> Result<()> {
                 stream_wait(st, b.stream())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Run a primitive's CPU kernel for a GPU node (the ops and dtypes that have no GPU kernel
+/// yet): inputs are downloaded, `eval_cpu` runs on host copies, and the outputs are
+/// uploaded onto the node's stream. Correct but slow; used only for rare cases.
+pub(crate) fn cpu_fallback(
+    p: &dyn crate::Primitive,
+    inputs: &[Array],
+    outputs: &[Array],
+) -> Result<()> {
+    let cpu = crate::device::default_stream(crate::device::Device::cpu());
+    let tmp_in = inputs
+        .iter()
+        .map(|x| {
+            let d = x.data()?;
+            let h = if d.storage.is_host() {
+                d
+            } else {
+                copy::to_host(&d, x.shape(), x.dtype())?
+            };
+            Ok(Array::from_data(h, x.shape().to_vec(), x.dtype(), cpu))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let tmp_out = outputs
+        .iter()
+        .map(|o| {
+            Ok(Array::from_data(
+                Data::alloc(&[0], o.dtype())?,
+                o.shape().to_vec(),
+                o.dtype(),
+                cpu,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    p.eval_cpu(&tmp_in, &tmp_out)?;
+    let (g, st) = resolve(outputs[0].stream())?;
+    for (o, t) in outputs.iter().zip(&tmp_out) {
+        let d = t.data()?;
+        o.set_data(copy::to_device(g, st, &d, o.shape(), o.dtype())?);
     }
     Ok(())
 }

@@ -1,0 +1,210 @@
+// softmax.cu: softmax and log-sum-exp over the last axis of row-contiguous rows, the GPU
+// twin of backend/cpu/softmax.rs (other axes are moved last by the launcher). One block
+// per row: each thread keeps an online (max, sum of exp(x - max)) pair over its strided
+// elements, pairs merge through warp shuffles and shared memory, then a second pass
+// writes `exp(x - max) / sum`. NaN handling as the CPU: the max ignores NaN, a NaN
+// element makes the sum (so the row) NaN, an infinite max gives NaN (softmax) or the
+// max unless a NaN is present (log-sum-exp). `mode` 1/2 emulate MLX's non-precise
+// half-precision softmax (1: last-axis fused kernel, 2: composed form), as the CPU.
+// Short rows (at most WARP_ROW elements, chosen by the launcher) take one warp per row
+// instead (`*_warp_rows`), merging with shuffles only.
+#include "elementwise.cuh"
+#include "math.cuh"
+
+namespace mlxr {
+
+template <class C> __device__ __forceinline__ C c_nan() { return m_inf((C)0) - m_inf((C)0); }
+
+// Fold value v into (m, s).
+template <class C> __device__ __forceinline__ void online(C& m, C& s, C v) {
+  C inf = m_inf(v);
+  if (v > m) {
+    s = s * m_exp(m - v) + (C)1;
+    m = v;
+  } else if (v != v) {
+    s = c_nan<C>();
+  } else if (v != -inf) {
+    s += m_exp(v - m);
+  }
+}
+
+template <class C> __device__ __forceinline__ void merge_pair(C& m, C& s, C m2, C s2) {
+  C mm = m2 > m ? m2 : m;
+  C a = (m == mm) ? s : s * m_exp(m - mm);
+  C b = (m2 == mm) ? s2 : s2 * m_exp(m2 - mm);
+  m = mm;
+  s = a + b;
+}
+
+// Merge (m, s, nan) over the block; every thread gets the result.
+template <class C> __device__ __forceinline__ void block_merge(C& m, C& s, int& nan) {
+  __shared__ C sm[32];
+  __shared__ C ss[32];
+  __shared__ int sn[32];
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    C m2 = shfl_down(m, off);
+    C s2 = shfl_down(s, off);
+    int n2 = __shfl_down_sync(0xffffffffu, nan, off);
+    merge_pair(m, s, m2, s2);
+    nan |= n2;
+  }
+  int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+  if (lane == 0) {
+    sm[wid] = m;
+    ss[wid] = s;
+    sn[wid] = nan;
+  }
+  __syncthreads();
+  m = sm[0];
+  s = ss[0];
+  nan = sn[0];
+  for (int w = 1; w < nw; ++w) {
+    merge_pair(m, s, sm[w], ss[w]);
+    nan |= sn[w];
+  }
+  __syncthreads();
+}
+
+template <class C> __device__ __forceinline__ C block_sum(C v) {
+  __shared__ C sv[32];
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) v += shfl_down(v, off);
+  int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+  if (lane == 0) sv[wid] = v;
+  __syncthreads();
+  C t = sv[0];
+  for (int w = 1; w < nw; ++w) t += sv[w];
+  __syncthreads();
+  return t;
+}
+
+// Round a compute value through the half input type (identity for other inputs).
+template <class In, class C> __device__ __forceinline__ C rnd(C v) {
+  if constexpr (is_same<In, f16>::value || is_same<In, bf16>::value) return (C)to_f64(cast<In>(v));
+  else return v;
+}
+
+template <class In, class C, class Out, class Idx>
+__global__ void softmax_rows(const In* x, Out* y, Idx rows, Idx len, int mode) {
+  for (Idx row = blockIdx.x; row < rows; row += gridDim.x) {
+    const In* xr = x + row * len;
+    Out* yr = y + row * len;
+    C m = -m_inf((C)0), s = 0;
+    int nan = 0;
+    for (Idx i = threadIdx.x; i < len; i += blockDim.x) online(m, s, cast<C>(xr[i]));
+    block_merge(m, s, nan);
+    if (m == m_inf(m)) s = c_nan<C>();
+    if (mode == 0) {
+      C inv = (C)1 / s;
+      for (Idx i = threadIdx.x; i < len; i += blockDim.x)
+        yr[i] = cast<Out>(m_exp(cast<C>(xr[i]) - m) * inv);
+    } else {
+      C acc = 0;
+      for (Idx i = threadIdx.x; i < len; i += blockDim.x)
+        acc += rnd<In>(m_exp(rnd<In>(cast<C>(xr[i]) - m)));
+      C sum = rnd<In>(block_sum(acc));
+      C inv = rnd<In>((C)1 / sum);
+      for (Idx i = threadIdx.x; i < len; i += blockDim.x) {
+        C e = rnd<In>(m_exp(rnd<In>(cast<C>(xr[i]) - m)));
+        yr[i] = cast<Out>(mode == 1 ? e * inv : e / sum);
+      }
+    }
+  }
+}
+
+template <class In, class C, class Out, class Idx>
+__global__ void logsumexp_rows(const In* x, Out* y, Idx rows, Idx len) {
+  for (Idx row = blockIdx.x; row < rows; row += gridDim.x) {
+    const In* xr = x + row * len;
+    C m = -m_inf((C)0), s = 0;
+    int nan = 0;
+    for (Idx i = threadIdx.x; i < len; i += blockDim.x) {
+      C v = cast<C>(xr[i]);
+      nan |= (v != v);
+      online(m, s, v);
+    }
+    block_merge(m, s, nan);
+    if (threadIdx.x == 0) {
+      C r;
+      if (m == m_inf(m) || m == -m_inf(m)) r = nan ? c_nan<C>() : m;
+      else r = m_log(s) + m;
+      y[row] = cast<Out>(r);
+    }
+  }
+}
+
+// ---- one warp per row (short rows) -------------------------------------------------------
+
+template <class C> __device__ __forceinline__ void warp_merge(C& m, C& s, int& nan) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    C m2 = shfl_down(m, off);
+    C s2 = shfl_down(s, off);
+    int n2 = __shfl_down_sync(0xffffffffu, nan, off);
+    merge_pair(m, s, m2, s2);
+    nan |= n2;
+  }
+  m = __shfl_sync(0xffffffffu, m, 0);
+  s = __shfl_sync(0xffffffffu, s, 0);
+  nan = __shfl_sync(0xffffffffu, nan, 0);
+}
+
+template <class C> __device__ __forceinline__ C warp_sum(C v) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) v += shfl_down(v, off);
+  return __shfl_sync(0xffffffffu, v, 0);
+}
+
+template <class In, class C, class Out, class Idx>
+__global__ void softmax_warp_rows(const In* x, Out* y, Idx rows, Idx len, int mode) {
+  int lane = threadIdx.x & 31;
+  Idx nw = thread_count<Idx>() / 32;
+  for (Idx row = thread_index<Idx>() / 32; row < rows; row += nw) {
+    const In* xr = x + row * len;
+    Out* yr = y + row * len;
+    C m = -m_inf((C)0), s = 0;
+    int nan = 0;
+    for (Idx i = lane; i < len; i += 32) online(m, s, cast<C>(xr[i]));
+    warp_merge(m, s, nan);
+    if (m == m_inf(m)) s = c_nan<C>();
+    if (mode == 0) {
+      C inv = (C)1 / s;
+      for (Idx i = lane; i < len; i += 32) yr[i] = cast<Out>(m_exp(cast<C>(xr[i]) - m) * inv);
+    } else {
+      C acc = 0;
+      for (Idx i = lane; i < len; i += 32) acc += rnd<In>(m_exp(rnd<In>(cast<C>(xr[i]) - m)));
+      C sum = rnd<In>(warp_sum(acc));
+      C inv = rnd<In>((C)1 / sum);
+      for (Idx i = lane; i < len; i += 32) {
+        C e = rnd<In>(m_exp(rnd<In>(cast<C>(xr[i]) - m)));
+        yr[i] = cast<Out>(mode == 1 ? e * inv : e / sum);
+      }
+    }
+  }
+}
+
+template <class In, class C, class Out, class Idx>
+__global__ void logsumexp_warp_rows(const In* x, Out* y, Idx rows, Idx len) {
+  int lane = threadIdx.x & 31;
+  Idx nw = thread_count<Idx>() / 32;
+  for (Idx row = thread_index<Idx>() / 32; row < rows; row += nw) {
+    const In* xr = x + row * len;
+    C m = -m_inf((C)0), s = 0;
+    int nan = 0;
+    for (Idx i = lane; i < len; i += 32) {
+      C v = cast<C>(xr[i]);
+      nan |= (v != v);
+      online(m, s, v);
+    }
+    warp_merge(m, s, nan);
+    if (lane == 0) {
+      C r;
+      if (m == m_inf(m) || m == -m_inf(m)) r = nan ? c_nan<C>() : m;
+      else r = m_log(s) + m;
+      y[row] = cast<Out>(r);
+    }
+  }
+}
+
+}  // namespace mlxr
