@@ -39,7 +39,11 @@ fn loss(p: &[Array], x: &Array, y: &Array) -> Result<Array> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let get = |k: &str| args.iter().position(|a| a == k).map(|i| args[i + 1].clone());
+    let get = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .map(|i| args[i + 1].clone())
+    };
     let device = match get("--device").as_deref() {
         Some("gpu") => Device::gpu(0)?,
         _ => Device::cpu(),
@@ -51,7 +55,11 @@ fn main() -> Result<()> {
         let y = rand(&[batch, width], 2, 1.0);
         let mut params = Vec::new();
         for l in 0..layers {
-            params.push(rand(&[width, width], 10 + l as u64, 1.0 / (width as f32).sqrt()));
+            params.push(rand(
+                &[width, width],
+                10 + l as u64,
+                1.0 / (width as f32).sqrt(),
+            ));
             params.push(rand(&[width], 20 + l as u64, 0.01));
         }
         let argnums: Vec<usize> = (0..params.len()).collect();
@@ -73,7 +81,10 @@ fn main() -> Result<()> {
             t.push(s.elapsed().as_secs_f64() * 1e3);
         }
         t.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-        println!("{{\"op\": \"mlp_value_and_grad\", \"ms\": {:.4}}}", t[t.len() / 2]);
+        println!(
+            "{{\"op\": \"mlp_value_and_grad\", \"ms\": {:.4}}}",
+            t[t.len() / 2]
+        );
         Ok(())
     })
 }

@@ -10,7 +10,9 @@
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlxr::{ops, random, Array, Device, Dtype, Result};
-use mlxr_nn::layers::{attention::scaled_dot_product_attention, Embedding, Linear, MultiHeadAttention, RMSNorm, RoPE};
+use mlxr_nn::layers::{
+    attention::scaled_dot_product_attention, Embedding, Linear, MultiHeadAttention, RMSNorm, RoPE,
+};
 use mlxr_nn::losses::{cross_entropy, Reduction};
 use mlxr_nn::optimizers::{cosine_decay, join_schedules, linear_schedule, AdamW, Optimizer};
 use mlxr_nn::{activations, module, ModuleExt};
@@ -74,7 +76,17 @@ struct Block {
     heads: usize,
     rope: RoPE,
 }
-module!(Block { attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3 });
+module!(Block {
+    attention_norm,
+    wq,
+    wk,
+    wv,
+    wo,
+    ffn_norm,
+    w1,
+    w2,
+    w3
+});
 
 impl Block {
     fn new(dims: usize, heads: usize) -> Result<Block> {
@@ -97,7 +109,10 @@ impl Block {
         let (b, l, d) = (x.shape()[0], x.shape()[1], x.shape()[2]);
         let h = self.attention_norm.forward(x)?;
         let split = |t: Array| -> Result<Array> {
-            ops::transpose_axes(&ops::reshape_to(&t, &[b, l, self.heads, d / self.heads])?, &[0, 2, 1, 3])
+            ops::transpose_axes(
+                &ops::reshape_to(&t, &[b, l, self.heads, d / self.heads])?,
+                &[0, 2, 1, 3],
+            )
         };
         let q = self.rope.forward(&split(self.wq.forward(&h)?)?, 0)?;
         let k = self.rope.forward(&split(self.wk.forward(&h)?)?, 0)?;
@@ -108,7 +123,9 @@ impl Block {
         let x = ops::add(x, &self.wo.forward(&o)?)?;
         let h = self.ffn_norm.forward(&x)?;
         let gate = activations::silu(&self.w1.forward(&h)?)?;
-        let ff = self.w2.forward(&ops::multiply(&gate, &self.w3.forward(&h)?)?)?;
+        let ff = self
+            .w2
+            .forward(&ops::multiply(&gate, &self.w3.forward(&h)?)?)?;
         ops::add(&x, &ff)
     }
 }
@@ -120,13 +137,19 @@ struct Lm {
     layers: Vec<Block>,
     norm: RMSNorm,
 }
-module!(Lm { embedding, layers, norm });
+module!(Lm {
+    embedding,
+    layers,
+    norm
+});
 
 impl Lm {
     fn new(vocab: usize, dims: usize, layers: usize, heads: usize) -> Result<Lm> {
         Ok(Lm {
             embedding: Embedding::new(vocab, dims)?,
-            layers: (0..layers).map(|_| Block::new(dims, heads)).collect::<Result<_>>()?,
+            layers: (0..layers)
+                .map(|_| Block::new(dims, heads))
+                .collect::<Result<_>>()?,
             norm: RMSNorm::new(dims, 1e-5)?,
         })
     }
@@ -143,26 +166,63 @@ impl Lm {
 
 /// A corpus from a small English grammar: sentences about animals, places and weather.
 fn corpus(sentences: usize, seed: u64) -> String {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut pick = |n: usize| {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 33) as usize) % n
     };
-    let adj = ["quick", "lazy", "small", "brown", "quiet", "happy", "old", "clever", "tired", "bright"];
-    let noun = ["fox", "dog", "cat", "bird", "horse", "child", "farmer", "teacher", "river", "tree"];
-    let verb = ["sees", "follows", "finds", "watches", "helps", "meets", "likes", "carries"];
-    let place = ["in the garden", "by the river", "near the house", "on the hill", "under the tree", "at the market"];
-    let weather = ["the sun is warm", "the rain is cold", "the wind is strong", "the sky is clear"];
+    let adj = [
+        "quick", "lazy", "small", "brown", "quiet", "happy", "old", "clever", "tired", "bright",
+    ];
+    let noun = [
+        "fox", "dog", "cat", "bird", "horse", "child", "farmer", "teacher", "river", "tree",
+    ];
+    let verb = [
+        "sees", "follows", "finds", "watches", "helps", "meets", "likes", "carries",
+    ];
+    let place = [
+        "in the garden",
+        "by the river",
+        "near the house",
+        "on the hill",
+        "under the tree",
+        "at the market",
+    ];
+    let weather = [
+        "the sun is warm",
+        "the rain is cold",
+        "the wind is strong",
+        "the sky is clear",
+    ];
     let mut out = String::new();
     for _ in 0..sentences {
         let sent = match pick(4) {
             0 | 1 => format!(
                 "the {} {} {} the {} {} {}.",
-                adj[pick(adj.len())], noun[pick(noun.len())], verb[pick(verb.len())],
-                adj[pick(adj.len())], noun[pick(noun.len())], place[pick(place.len())]
+                adj[pick(adj.len())],
+                noun[pick(noun.len())],
+                verb[pick(verb.len())],
+                adj[pick(adj.len())],
+                noun[pick(noun.len())],
+                place[pick(place.len())]
             ),
-            2 => format!("{} and the {} {} sleeps.", weather[pick(weather.len())], adj[pick(adj.len())], noun[pick(noun.len())]),
-            _ => format!("a {} {} {} a {}.", adj[pick(adj.len())], noun[pick(noun.len())], verb[pick(verb.len())], noun[pick(noun.len())]),
+            2 => format!(
+                "{} and the {} {} sleeps.",
+                weather[pick(weather.len())],
+                adj[pick(adj.len())],
+                noun[pick(noun.len())]
+            ),
+            _ => format!(
+                "a {} {} {} a {}.",
+                adj[pick(adj.len())],
+                noun[pick(noun.len())],
+                verb[pick(verb.len())],
+                noun[pick(noun.len())]
+            ),
         };
         out.push_str(&sent);
         out.push(if pick(3) == 0 { '\n' } else { ' ' });
@@ -175,28 +235,63 @@ fn batch(data: &[i32], batch: usize, context: usize, rng: &mut u64) -> Result<(A
     let mut x = Vec::with_capacity(batch * context);
     let mut y = Vec::with_capacity(batch * context);
     for _ in 0..batch {
-        *rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let start = ((*rng >> 33) as usize) % (data.len() - context - 1);
         x.extend_from_slice(&data[start..start + context]);
         y.extend_from_slice(&data[start + 1..start + context + 1]);
     }
-    Ok((Array::from_slice(&x, &[batch, context])?, Array::from_slice(&y, &[batch, context])?))
+    Ok((
+        Array::from_slice(&x, &[batch, context])?,
+        Array::from_slice(&y, &[batch, context])?,
+    ))
 }
 
 fn loss_fn(m: &Lm, a: &[Array]) -> Result<Vec<Array>> {
     let logits = m.forward(&a[0])?;
-    Ok(vec![cross_entropy(&logits, &a[1], None, -1, 0.0, Reduction::Mean)?])
+    Ok(vec![cross_entropy(
+        &logits,
+        &a[1],
+        None,
+        -1,
+        0.0,
+        Reduction::Mean,
+    )?])
 }
 
 /// An SVG plot of the training and validation loss curves.
-fn plot(train: &[(usize, f32)], val: &[(usize, f32)], path: &std::path::Path) -> std::io::Result<()> {
+fn plot(
+    train: &[(usize, f32)],
+    val: &[(usize, f32)],
+    path: &std::path::Path,
+) -> std::io::Result<()> {
     let (w, h, pad) = (640.0, 400.0, 50.0);
     let max_step = train.last().map_or(1, |p| p.0).max(1) as f32;
-    let max_loss = train.iter().chain(val).map(|p| p.1).fold(0.0f32, f32::max).max(1e-3);
-    let xy = |s: usize, l: f32| (pad + (w - 2.0 * pad) * s as f32 / max_step, h - pad - (h - 2.0 * pad) * l / max_loss);
+    let max_loss = train
+        .iter()
+        .chain(val)
+        .map(|p| p.1)
+        .fold(0.0f32, f32::max)
+        .max(1e-3);
+    let xy = |s: usize, l: f32| {
+        (
+            pad + (w - 2.0 * pad) * s as f32 / max_step,
+            h - pad - (h - 2.0 * pad) * l / max_loss,
+        )
+    };
     let line = |pts: &[(usize, f32)], color: &str| {
-        let p: Vec<String> = pts.iter().map(|&(s, l)| { let (x, y) = xy(s, l); format!("{x:.1},{y:.1}") }).collect();
-        format!("<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>", p.join(" "))
+        let p: Vec<String> = pts
+            .iter()
+            .map(|&(s, l)| {
+                let (x, y) = xy(s, l);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        format!(
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            p.join(" ")
+        )
     };
     let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
@@ -234,7 +329,13 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&args.out).map_err(|e| mlxr::Error::Io(e.to_string()))?;
     mlxr::with_device(device, || -> Result<()> {
         let mut model = Lm::new(chars.len(), dims, layers, heads)?;
-        mlxr::eval(&model.named_parameters().into_iter().map(|(_, a)| a).collect::<Vec<_>>())?;
+        mlxr::eval(
+            &model
+                .named_parameters()
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect::<Vec<_>>(),
+        )?;
         println!(
             "mlxr train_lm on {device:?}: {} parameters ({layers} layers, {dims} wide, {heads} heads), vocabulary {}, {} training characters",
             model.num_parameters(),
@@ -243,13 +344,25 @@ fn main() -> Result<()> {
         );
         let warmup = (args.steps / 10).max(1) as u64;
         let schedule = join_schedules(
-            vec![linear_schedule(0.0, args.lr, warmup)?, cosine_decay(args.lr, (args.steps as u64).saturating_sub(warmup).max(1), args.lr * 0.1)?],
+            vec![
+                linear_schedule(0.0, args.lr, warmup)?,
+                cosine_decay(
+                    args.lr,
+                    (args.steps as u64).saturating_sub(warmup).max(1),
+                    args.lr * 0.1,
+                )?,
+            ],
             vec![warmup],
         )?;
         let mut opt = AdamW::new(schedule, (0.9, 0.95), 1e-8, 0.01, true)?;
         let vg = mlxr_nn::value_and_grad(loss_fn);
         let bar = ProgressBar::new(args.steps as u64);
-        bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}").expect("template"));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
+            )
+            .expect("template"),
+        );
         let (mut rng, mut vrng) = (args.seed + 7, args.seed + 11);
         let (mut train_curve, mut val_curve) = (Vec::new(), Vec::new());
         let tokens_per_step = args.batch * args.context;
@@ -267,7 +380,11 @@ fn main() -> Result<()> {
             let (x, y) = batch(train, args.batch, args.context, &mut rng)?;
             let (loss, grads) = vg(&model, &[x, y])?;
             opt.update(&mut model, &grads)?;
-            let mut all: Vec<Array> = model.named_parameters().into_iter().map(|(_, a)| a).collect();
+            let mut all: Vec<Array> = model
+                .named_parameters()
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect();
             all.extend(opt.state_arrays());
             all.push(loss[0].clone());
             mlxr::eval(&all)?;
@@ -279,26 +396,34 @@ fn main() -> Result<()> {
             if step % eval_every == 0 || step == args.steps {
                 let v = val_loss(&model, &mut vrng)?;
                 val_curve.push((step, v));
-                bar.println(format!("step {step}: train loss {l:.3}, validation loss {v:.3}"));
+                bar.println(format!(
+                    "step {step}: train loss {l:.3}, validation loss {v:.3}"
+                ));
             }
         }
         bar.finish();
         let secs = start.elapsed().as_secs_f64();
         let out = std::path::Path::new(&args.out);
         model.save_weights(out.join("model.safetensors"))?;
-        plot(&train_curve, &val_curve, &out.join("loss.svg")).map_err(|e| mlxr::Error::Io(e.to_string()))?;
+        plot(&train_curve, &val_curve, &out.join("loss.svg"))
+            .map_err(|e| mlxr::Error::Io(e.to_string()))?;
         // Sample text from a prompt, one character at a time (temperature 0.8).
         let mut ids: Vec<i32> = "the ".chars().map(index).collect();
         for _ in 0..200 {
             let ctx = &ids[ids.len().saturating_sub(args.context)..];
             let x = Array::from_slice(ctx, &[1, ctx.len()])?;
             let logits = model.forward(&x)?;
-            let last = ops::take_index(&ops::take_index(&logits, 0, Some(0))?, ctx.len() as i64 - 1, Some(0))?;
+            let last = ops::take_index(
+                &ops::take_index(&logits, 0, Some(0))?,
+                ctx.len() as i64 - 1,
+                Some(0),
+            )?;
             let next = random::categorical(&ops::divide(&last, 0.8)?, -1, None)?;
             ids.push(next.item::<u32>()? as i32);
         }
         let sample: String = ids.iter().map(|&i| chars[i as usize]).collect();
-        std::fs::write(out.join("sample.txt"), &sample).map_err(|e| mlxr::Error::Io(e.to_string()))?;
+        std::fs::write(out.join("sample.txt"), &sample)
+            .map_err(|e| mlxr::Error::Io(e.to_string()))?;
         let final_val = val_curve.last().map_or(f32::NAN, |v| v.1);
         println!(
             "trained {} steps in {secs:.1} s ({:.0} tokens/s); final validation loss {final_val:.3} (uniform guess: {:.3})",
@@ -306,7 +431,10 @@ fn main() -> Result<()> {
             (args.steps * tokens_per_step) as f64 / secs,
             (chars.len() as f32).ln()
         );
-        println!("wrote {0}/model.safetensors, {0}/loss.svg, {0}/sample.txt", args.out);
+        println!(
+            "wrote {0}/model.safetensors, {0}/loss.svg, {0}/sample.txt",
+            args.out
+        );
         println!("sample:\n{sample}");
         Ok(())
     })

@@ -17,11 +17,18 @@ pub fn leaky_relu(x: &Array, negative_slope: f32) -> Result<Array> {
 }
 /// `x` where `x > 0`, else `alpha * (exp(x) - 1)`.
 pub fn elu(x: &Array, alpha: f32) -> Result<Array> {
-    ops::r#where(&ops::greater(x, 0.0)?, x, &ops::multiply(&ops::expm1(x)?, alpha)?)
+    ops::r#where(
+        &ops::greater(x, 0.0)?,
+        x,
+        &ops::multiply(&ops::expm1(x)?, alpha)?,
+    )
 }
 /// `max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)`.
 pub fn celu(x: &Array, alpha: f32) -> Result<Array> {
-    let neg = ops::multiply(&ops::expm1(&ops::divide(&ops::minimum(x, 0.0)?, alpha)?)?, alpha)?;
+    let neg = ops::multiply(
+        &ops::expm1(&ops::divide(&ops::minimum(x, 0.0)?, alpha)?)?,
+        alpha,
+    )?;
     ops::add(&ops::maximum(x, 0.0)?, &neg)
 }
 /// Scaled ELU with MLX's constants.
@@ -30,13 +37,19 @@ pub fn selu(x: &Array) -> Result<Array> {
 }
 /// Exact GELU: `x * (1 + erf(x / sqrt 2)) / 2`.
 pub fn gelu(x: &Array) -> Result<Array> {
-    let e = ops::add(&ops::erf(&ops::multiply(x, std::f32::consts::FRAC_1_SQRT_2)?)?, 1.0)?;
+    let e = ops::add(
+        &ops::erf(&ops::multiply(x, std::f32::consts::FRAC_1_SQRT_2)?)?,
+        1.0,
+    )?;
     ops::divide(&ops::multiply(x, &e)?, 2.0)
 }
 /// Tanh approximation of GELU: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
 pub fn gelu_approx(x: &Array) -> Result<Array> {
     let x3 = ops::multiply(&ops::power(x, 3.0)?, 0.044715)?;
-    let t = ops::tanh(&ops::multiply(&ops::add(x, &x3)?, (2.0f32 / std::f32::consts::PI).sqrt())?)?;
+    let t = ops::tanh(&ops::multiply(
+        &ops::add(x, &x3)?,
+        (2.0f32 / std::f32::consts::PI).sqrt(),
+    )?)?;
     ops::multiply(&ops::multiply(x, 0.5)?, &ops::add(&t, 1.0)?)
 }
 /// Sigmoid approximation of GELU: `x * sigmoid(1.702 x)`.
@@ -87,7 +100,10 @@ pub fn glu(x: &Array, axis: isize) -> Result<Array> {
 }
 /// `max(0, x) + alpha * min(0, x)` with a learned `alpha`.
 pub fn prelu(x: &Array, alpha: &Array) -> Result<Array> {
-    ops::add(&ops::maximum(x, 0.0)?, &ops::multiply(alpha, &ops::minimum(x, 0.0)?)?)
+    ops::add(
+        &ops::maximum(x, 0.0)?,
+        &ops::multiply(alpha, &ops::minimum(x, 0.0)?)?,
+    )
 }
 /// Softmax along `axis`.
 pub fn softmax(x: &Array, axis: isize) -> Result<Array> {

@@ -69,7 +69,9 @@ pub fn cross_entropy(
     let as_probs = targets.ndim() == logits.ndim();
     let mut dropped = logits.shape().to_vec();
     dropped.remove(ax);
-    if (as_probs && targets.shape() != logits.shape()) || (!as_probs && targets.shape() != dropped.as_slice()) {
+    if (as_probs && targets.shape() != logits.shape())
+        || (!as_probs && targets.shape() != dropped.as_slice())
+    {
         return Err(Error::Shape(format!(
             "cross_entropy: targets shape {:?} does not match logits shape {:?}",
             targets.shape(),
@@ -82,7 +84,10 @@ pub fn cross_entropy(
     let score = if as_probs {
         ops::sum(&ops::multiply(&l, targets)?, Some(&[axis]), false)?
     } else {
-        ops::squeeze(&ops::take_along_axis(&l, &ops::expand_dims(targets, &[axis])?, Some(axis))?, Some(&[axis]))?
+        ops::squeeze(
+            &ops::take_along_axis(&l, &ops::expand_dims(targets, &[axis])?, Some(axis))?,
+            Some(&[axis]),
+        )?
     };
     let lse = ops::logsumexp(&l, Some(&[axis]), false)?;
     let loss = if label_smoothing > 0.0 {
@@ -106,18 +111,29 @@ pub fn binary_cross_entropy(
 ) -> Result<Array> {
     same_shape("binary_cross_entropy", inputs, targets, "targets")?;
     let loss = if with_logits {
-        ops::subtract(&ops::logaddexp(0.0, inputs)?, &ops::multiply(inputs, targets)?)?
+        ops::subtract(
+            &ops::logaddexp(0.0, inputs)?,
+            &ops::multiply(inputs, targets)?,
+        )?
     } else {
         let lp = ops::maximum(&ops::log(inputs)?, -100.0)?;
         let lq = ops::maximum(&ops::log(&ops::subtract(1.0, inputs)?)?, -100.0)?;
-        let t = ops::add(&ops::multiply(targets, &lp)?, &ops::multiply(&ops::subtract(1.0, targets)?, &lq)?)?;
+        let t = ops::add(
+            &ops::multiply(targets, &lp)?,
+            &ops::multiply(&ops::subtract(1.0, targets)?, &lq)?,
+        )?;
         ops::negative(&t)?
     };
     reduce(weighted("binary_cross_entropy", loss, weights)?, reduction)
 }
 
 /// Negative log likelihood of log-probabilities at class indices. MLX's default: none.
-pub fn nll_loss(inputs: &Array, targets: &Array, axis: isize, reduction: Reduction) -> Result<Array> {
+pub fn nll_loss(
+    inputs: &Array,
+    targets: &Array,
+    axis: isize,
+    reduction: Reduction,
+) -> Result<Array> {
     let g = ops::take_along_axis(inputs, &ops::expand_dims(targets, &[axis])?, Some(axis))?;
     reduce(ops::negative(&ops::squeeze(&g, Some(&[axis]))?)?, reduction)
 }
@@ -125,7 +141,10 @@ pub fn nll_loss(inputs: &Array, targets: &Array, axis: isize, reduction: Reducti
 /// Mean squared error. MLX's default reduction: mean.
 pub fn mse_loss(predictions: &Array, targets: &Array, reduction: Reduction) -> Result<Array> {
     same_shape("mse_loss", predictions, targets, "targets")?;
-    reduce(ops::square(&ops::subtract(predictions, targets)?)?, reduction)
+    reduce(
+        ops::square(&ops::subtract(predictions, targets)?)?,
+        reduction,
+    )
 }
 
 /// Mean absolute error. MLX's default reduction: mean.
@@ -135,7 +154,12 @@ pub fn l1_loss(predictions: &Array, targets: &Array, reduction: Reduction) -> Re
 }
 
 /// Smooth L1: `0.5 d^2 / beta` below `beta`, `|d| - 0.5 beta` above. MLX's default: mean.
-pub fn smooth_l1_loss(predictions: &Array, targets: &Array, beta: f32, reduction: Reduction) -> Result<Array> {
+pub fn smooth_l1_loss(
+    predictions: &Array,
+    targets: &Array,
+    beta: f32,
+    reduction: Reduction,
+) -> Result<Array> {
     same_shape("smooth_l1_loss", predictions, targets, "targets")?;
     let d = ops::abs(&ops::subtract(predictions, targets)?)?;
     let q = ops::divide(&ops::multiply(&ops::square(&d)?, 0.5)?, beta)?;
@@ -144,42 +168,80 @@ pub fn smooth_l1_loss(predictions: &Array, targets: &Array, beta: f32, reduction
 }
 
 /// Huber: quadratic up to `delta`, linear beyond. MLX's default reduction: none.
-pub fn huber_loss(inputs: &Array, targets: &Array, delta: f32, reduction: Reduction) -> Result<Array> {
+pub fn huber_loss(
+    inputs: &Array,
+    targets: &Array,
+    delta: f32,
+    reduction: Reduction,
+) -> Result<Array> {
     let a = ops::abs(&ops::subtract(inputs, targets)?)?;
     let q = ops::minimum(&a, delta)?;
     let lin = ops::subtract(&a, &q)?;
-    let loss = ops::add(&ops::multiply(&ops::square(&q)?, 0.5)?, &ops::multiply(&lin, delta)?)?;
+    let loss = ops::add(
+        &ops::multiply(&ops::square(&q)?, 0.5)?,
+        &ops::multiply(&lin, delta)?,
+    )?;
     reduce(loss, reduction)
 }
 
 /// KL divergence of log-probabilities: `sum(exp(t) * (t - x), axis)`. MLX's default: none.
-pub fn kl_div_loss(inputs: &Array, targets: &Array, axis: isize, reduction: Reduction) -> Result<Array> {
-    let l = ops::sum(&ops::multiply(&ops::exp(targets)?, &ops::subtract(targets, inputs)?)?, Some(&[axis]), false)?;
+pub fn kl_div_loss(
+    inputs: &Array,
+    targets: &Array,
+    axis: isize,
+    reduction: Reduction,
+) -> Result<Array> {
+    let l = ops::sum(
+        &ops::multiply(&ops::exp(targets)?, &ops::subtract(targets, inputs)?)?,
+        Some(&[axis]),
+        false,
+    )?;
     reduce(l, reduction)
 }
 
 /// `log(cosh(x - t))`, computed as `logaddexp(d, -d) - log 2`. MLX's default: none.
 pub fn log_cosh_loss(inputs: &Array, targets: &Array, reduction: Reduction) -> Result<Array> {
     let d = ops::subtract(inputs, targets)?;
-    let l = ops::subtract(&ops::logaddexp(&d, &ops::negative(&d)?)?, std::f32::consts::LN_2)?;
+    let l = ops::subtract(
+        &ops::logaddexp(&d, &ops::negative(&d)?)?,
+        std::f32::consts::LN_2,
+    )?;
     reduce(l, reduction)
 }
 
 /// Cosine similarity along `axis`: `sum(x1 x2) / max(|x1| |x2|, eps)`. MLX's default: none.
-pub fn cosine_similarity_loss(x1: &Array, x2: &Array, axis: isize, eps: f32, reduction: Reduction) -> Result<Array> {
+pub fn cosine_similarity_loss(
+    x1: &Array,
+    x2: &Array,
+    axis: isize,
+    eps: f32,
+    reduction: Reduction,
+) -> Result<Array> {
     let n1 = ops::sqrt(&ops::sum(&ops::square(x1)?, Some(&[axis]), false)?)?;
     let n2 = ops::sqrt(&ops::sum(&ops::square(x2)?, Some(&[axis]), false)?)?;
     let dot = ops::sum(&ops::multiply(x1, x2)?, Some(&[axis]), false)?;
-    reduce(ops::divide(&dot, &ops::maximum(&ops::multiply(&n1, &n2)?, eps)?)?, reduction)
+    reduce(
+        ops::divide(&dot, &ops::maximum(&ops::multiply(&n1, &n2)?, eps)?)?,
+        reduction,
+    )
 }
 
 /// Hinge: `max(1 - x t, 0)`. MLX's default reduction: none.
 pub fn hinge_loss(inputs: &Array, targets: &Array, reduction: Reduction) -> Result<Array> {
-    reduce(ops::maximum(&ops::subtract(1.0, &ops::multiply(inputs, targets)?)?, 0.0)?, reduction)
+    reduce(
+        ops::maximum(&ops::subtract(1.0, &ops::multiply(inputs, targets)?)?, 0.0)?,
+        reduction,
+    )
 }
 
 /// Margin ranking: `max(0, -t (x1 - x2) + margin)`. MLX's default reduction: none.
-pub fn margin_ranking_loss(inputs1: &Array, inputs2: &Array, targets: &Array, margin: f32, reduction: Reduction) -> Result<Array> {
+pub fn margin_ranking_loss(
+    inputs1: &Array,
+    inputs2: &Array,
+    targets: &Array,
+    margin: f32,
+    reduction: Reduction,
+) -> Result<Array> {
     if inputs1.shape() != inputs2.shape() || inputs1.shape() != targets.shape() {
         return Err(Error::Shape(format!(
             "margin_ranking_loss: the shapes of the arguments do not match: {:?}, {:?}, {:?}",
@@ -206,20 +268,37 @@ pub fn triplet_loss(
     reduction: Reduction,
 ) -> Result<Array> {
     let dist = |o: &Array| -> Result<Array> {
-        let s = ops::sum(&ops::power(&ops::abs(&ops::subtract(anchors, o)?)?, p)?, Some(&[axis]), false)?;
+        let s = ops::sum(
+            &ops::power(&ops::abs(&ops::subtract(anchors, o)?)?, p)?,
+            Some(&[axis]),
+            false,
+        )?;
         ops::power(&ops::add(&s, eps)?, 1.0 / p)
     };
-    let l = ops::add(&ops::subtract(&dist(positives)?, &dist(negatives)?)?, margin)?;
+    let l = ops::add(
+        &ops::subtract(&dist(positives)?, &dist(negatives)?)?,
+        margin,
+    )?;
     reduce(ops::maximum(&l, 0.0)?, reduction)
 }
 
 /// Gaussian negative log likelihood with predicted variances (clamped at `eps`; `full`
 /// adds `0.5 log(2 pi)`). MLX's default reduction: mean.
-pub fn gaussian_nll_loss(inputs: &Array, targets: &Array, vars: &Array, full: bool, eps: f32, reduction: Reduction) -> Result<Array> {
+pub fn gaussian_nll_loss(
+    inputs: &Array,
+    targets: &Array,
+    vars: &Array,
+    full: bool,
+    eps: f32,
+    reduction: Reduction,
+) -> Result<Array> {
     same_shape("gaussian_nll_loss", inputs, targets, "targets")?;
     same_shape("gaussian_nll_loss", inputs, vars, "vars")?;
     let v = ops::maximum(vars, eps)?;
-    let t = ops::add(&ops::log(&v)?, &ops::divide(&ops::square(&ops::subtract(targets, inputs)?)?, &v)?)?;
+    let t = ops::add(
+        &ops::log(&v)?,
+        &ops::divide(&ops::square(&ops::subtract(targets, inputs)?)?, &v)?,
+    )?;
     let mut l = ops::multiply(&t, 0.5)?;
     if full {
         l = ops::add(&l, 0.5 * (2.0 * std::f32::consts::PI).ln())?;

@@ -131,7 +131,10 @@ pub trait ModuleExt: Module {
     /// module's name freezes the whole child).
     fn freeze_paths(&mut self, paths: &[&str]) {
         self.visit_mut("", &mut |p, x| {
-            if paths.iter().any(|q| p == *q || p.starts_with(&format!("{q}."))) {
+            if paths
+                .iter()
+                .any(|q| p == *q || p.starts_with(&format!("{q}.")))
+            {
                 x.trainable = false;
             }
         });

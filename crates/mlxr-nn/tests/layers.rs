@@ -26,7 +26,11 @@ fn layers_match_mlx_with_exchanged_weights() {
     rms.save_weights(d.join("rms.safetensors")).unwrap();
     let mha = MultiHeadAttention::new(8, 2, true).unwrap();
     mha.save_weights(d.join("mha.safetensors")).unwrap();
-    let seq = Sequential::new(vec![Box::new(Linear::new(8, 4, false).unwrap()), Box::new(Identity), Box::new(Linear::new(4, 3, true).unwrap())]);
+    let seq = Sequential::new(vec![
+        Box::new(Linear::new(8, 4, false).unwrap()),
+        Box::new(Identity),
+        Box::new(Linear::new(4, 3, true).unwrap()),
+    ]);
     seq.save_weights(d.join("seq.safetensors")).unwrap();
     let emb = Embedding::new(10, 8).unwrap();
     emb.save_weights(d.join("emb.safetensors")).unwrap();
@@ -69,7 +73,20 @@ fn layers_match_mlx_with_exchanged_weights() {
         &[("x", &x), ("ids", &ids), ("x2", &x2), ("x4", &x4), ("pos", &pos)],
         Some(&d),
     );
-    let names = ["Linear", "LayerNorm", "RMSNorm", "MultiHeadAttention", "Sequential", "Embedding", "as_linear", "Bilinear", "causal mask", "RoPE", "RoPE traditional", "Sinusoidal"];
+    let names = [
+        "Linear",
+        "LayerNorm",
+        "RMSNorm",
+        "MultiHeadAttention",
+        "Sequential",
+        "Embedding",
+        "as_linear",
+        "Bilinear",
+        "causal mask",
+        "RoPE",
+        "RoPE traditional",
+        "Sinusoidal",
+    ];
     for ((g, w), n) in got.iter().zip(&want).zip(names) {
         close(g, w, 1e-4, 1e-5, n);
     }
@@ -85,7 +102,9 @@ fn weights_saved_by_mlx_load_here() {
         &[("x", &rand(&[5, 4], -1.0, 1.0, 6))],
         Some(&d),
     );
-    let want: Vec<Array> = (0..3).map(|i| mlxr::io::load_npy(d.join(format!("out_{i}.npy"))).unwrap()).collect();
+    let want: Vec<Array> = (0..3)
+        .map(|i| mlxr::io::load_npy(d.join(format!("out_{i}.npy"))).unwrap())
+        .collect();
     #[derive(Clone)]
     struct Relu;
     mlxr_nn::module!(Relu {});
@@ -95,17 +114,51 @@ fn weights_saved_by_mlx_load_here() {
         }
     }
     mlxr_nn::layer!(Relu);
-    let mut m = Sequential::new(vec![Box::new(Linear::new(4, 3, true).unwrap()), Box::new(Relu), Box::new(Linear::new(3, 2, true).unwrap())]);
+    let mut m = Sequential::new(vec![
+        Box::new(Linear::new(4, 3, true).unwrap()),
+        Box::new(Relu),
+        Box::new(Linear::new(3, 2, true).unwrap()),
+    ]);
     m.load_weights(d.join("m.safetensors"), true).unwrap();
     let p = m.parameters();
-    close(p.get_path("layers.0.weight").unwrap().as_array().unwrap(), &want[0], 0.0, 0.0, "loaded weight");
-    close(p.get_path("layers.2.bias").unwrap().as_array().unwrap(), &want[1], 0.0, 0.0, "loaded bias");
-    close(&m.forward(&rand(&[5, 4], -1.0, 1.0, 6)).unwrap(), &want[2], 1e-5, 1e-6, "forward after load");
+    close(
+        p.get_path("layers.0.weight").unwrap().as_array().unwrap(),
+        &want[0],
+        0.0,
+        0.0,
+        "loaded weight",
+    );
+    close(
+        p.get_path("layers.2.bias").unwrap().as_array().unwrap(),
+        &want[1],
+        0.0,
+        0.0,
+        "loaded bias",
+    );
+    close(
+        &m.forward(&rand(&[5, 4], -1.0, 1.0, 6)).unwrap(),
+        &want[2],
+        1e-5,
+        1e-6,
+        "forward after load",
+    );
     // Strict loading rejects a file with a different parameter set; shapes must match.
     let mut small = Sequential::new(vec![Box::new(Linear::new(4, 3, true).unwrap())]);
-    assert!(small.load_weights(d.join("m.safetensors"), true).unwrap_err().to_string().contains("not a parameter"));
-    let mut wrong = Sequential::new(vec![Box::new(Linear::new(4, 5, true).unwrap()), Box::new(Relu), Box::new(Linear::new(3, 2, true).unwrap())]);
-    assert!(wrong.load_weights(d.join("m.safetensors"), false).unwrap_err().to_string().contains("shape"));
+    assert!(small
+        .load_weights(d.join("m.safetensors"), true)
+        .unwrap_err()
+        .to_string()
+        .contains("not a parameter"));
+    let mut wrong = Sequential::new(vec![
+        Box::new(Linear::new(4, 5, true).unwrap()),
+        Box::new(Relu),
+        Box::new(Linear::new(3, 2, true).unwrap()),
+    ]);
+    assert!(wrong
+        .load_weights(d.join("m.safetensors"), false)
+        .unwrap_err()
+        .to_string()
+        .contains("shape"));
     assert!(m.load_weights(d.join("m.bin"), false).is_err());
 }
 
@@ -206,7 +259,16 @@ fn losses_match_mlx() {
         close(g, w, 1e-5, 1e-6, &format!("loss {i}"));
     }
     // Shape errors are clear.
-    let e = losses::cross_entropy(&logits, &ops::zeros(&[3], Some(Dtype::Int32)).unwrap(), None, -1, 0.0, no).unwrap_err().to_string();
+    let e = losses::cross_entropy(
+        &logits,
+        &ops::zeros(&[3], Some(Dtype::Int32)).unwrap(),
+        None,
+        -1,
+        0.0,
+        no,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("targets shape"), "{e}");
     assert!(losses::mse_loss(&p, &w, m).is_err());
     assert!(losses::cross_entropy(&logits, &cls, None, -1, 1.5, no).is_err());
@@ -226,20 +288,33 @@ fn layer_errors_and_modes() {
     assert!(y.iter().all(|v| *v == 0.0 || *v == 2.0));
     dr.eval_mode();
     assert!(!mlxr_nn::Module::is_training(&dr));
-    assert_eq!(dr.forward(&x).unwrap().to_vec::<f32>().unwrap(), vec![1.0; 1000]);
+    assert_eq!(
+        dr.forward(&x).unwrap().to_vec::<f32>().unwrap(),
+        vec![1.0; 1000]
+    );
     let l = Linear::new(3, 2, true).unwrap();
     assert!(l.forward(&ops::ones(&[4, 5], None).unwrap()).is_err());
     let mut l2 = l.clone();
     let mut bad = mlxr::Tree::dict();
-    bad.insert("weight", ops::ones(&[3, 3], None).unwrap().into()).unwrap();
+    bad.insert("weight", ops::ones(&[3, 3], None).unwrap().into())
+        .unwrap();
     assert!(l2.update(&bad).unwrap_err().to_string().contains("shape"));
     let mut unknown = mlxr::Tree::dict();
-    unknown.insert("nope", ops::ones(&[1], None).unwrap().into()).unwrap();
-    assert!(l2.update(&unknown).unwrap_err().to_string().contains("no parameter"));
+    unknown
+        .insert("nope", ops::ones(&[1], None).unwrap().into())
+        .unwrap();
+    assert!(l2
+        .update(&unknown)
+        .unwrap_err()
+        .to_string()
+        .contains("no parameter"));
     assert_eq!(l.num_parameters(), 8);
     let mut f = l.clone();
     f.freeze_paths(&["bias"]);
-    let tp: Vec<String> = mlxr::tree::tree_flatten(&f.trainable_parameters()).into_iter().map(|(p, _)| p).collect();
+    let tp: Vec<String> = mlxr::tree::tree_flatten(&f.trainable_parameters())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     assert_eq!(tp, ["weight"]);
     f.unfreeze();
     assert_eq!(mlxr::tree::tree_flatten(&f.trainable_parameters()).len(), 2);

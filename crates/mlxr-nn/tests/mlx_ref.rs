@@ -13,7 +13,11 @@ static N: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh scratch directory.
 pub fn scratch() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mlxr-nn-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let d = std::env::temp_dir().join(format!(
+        "mlxr-nn-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -41,19 +45,37 @@ pub fn mlx(code: &str, inputs: &[(&str, &Array)], dir: Option<&PathBuf>) -> Vec<
     );
     let sp = d.join("ref.py");
     std::fs::write(&sp, script).unwrap();
-    let o = Command::new("python3").arg(&sp).arg(d).output().expect("python3 with mlx");
-    assert!(o.status.success(), "MLX reference failed:\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("python3")
+        .arg(&sp)
+        .arg(d)
+        .output()
+        .expect("python3 with mlx");
+    assert!(
+        o.status.success(),
+        "MLX reference failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let n: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
-    (0..n).map(|i| mlxr::io::load_npy(d.join(format!("out_{i}.npy"))).unwrap()).collect()
+    (0..n)
+        .map(|i| mlxr::io::load_npy(d.join(format!("out_{i}.npy"))).unwrap())
+        .collect()
 }
 
 /// Assert `got` matches `want` (same shape, float32 tolerance).
 pub fn close(got: &Array, want: &Array, rtol: f64, atol: f64, what: &str) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
     let g = got.astype(Dtype::Float64).unwrap().to_vec::<f64>().unwrap();
-    let w = want.astype(Dtype::Float64).unwrap().to_vec::<f64>().unwrap();
+    let w = want
+        .astype(Dtype::Float64)
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap();
     for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        assert!((a - b).abs() <= atol + rtol * b.abs() || (a.is_nan() && b.is_nan()), "{what}: element {i}: got {a}, want {b}");
+        assert!(
+            (a - b).abs() <= atol + rtol * b.abs() || (a.is_nan() && b.is_nan()),
+            "{what}: element {i}: got {a}, want {b}"
+        );
     }
 }
 

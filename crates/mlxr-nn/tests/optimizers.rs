@@ -20,7 +20,9 @@ fn params() -> Tree {
 
 /// The fixed gradients at step `t`: `sin((t + 1) p) + 0.1` for every parameter.
 fn grads(p: &Tree, t: usize) -> Result<Tree> {
-    mlxr::tree::tree_map(p, &mut |a| ops::add(&ops::sin(&ops::multiply(a, (t + 1) as f32)?)?, 0.1))
+    mlxr::tree::tree_map(p, &mut |a| {
+        ops::add(&ops::sin(&ops::multiply(a, (t + 1) as f32)?)?, 0.1)
+    })
 }
 
 fn run(opt: &mut dyn Optimizer, steps: usize) -> Tree {
@@ -67,10 +69,26 @@ fn ten_steps_match_mlx() {
     let b = p0.get_path("layer.b").unwrap().as_array().unwrap().clone();
     for (py, mut opt) in cases {
         let got = run(opt.as_mut(), 10);
-        let want = mlx(&format!("opt = {py}\n{MLX_LOOP}"), &[("w", &w), ("b", &b)], None);
+        let want = mlx(
+            &format!("opt = {py}\n{MLX_LOOP}"),
+            &[("w", &w), ("b", &b)],
+            None,
+        );
         // Adam-style normalisation amplifies float32 rounding of near-zero gradients, hence 1e-4.
-        close(got.get_path("w").unwrap().as_array().unwrap(), &want[0], 1e-4, 2e-5, py);
-        close(got.get_path("layer.b").unwrap().as_array().unwrap(), &want[1], 1e-4, 2e-5, py);
+        close(
+            got.get_path("w").unwrap().as_array().unwrap(),
+            &want[0],
+            1e-4,
+            2e-5,
+            py,
+        );
+        close(
+            got.get_path("layer.b").unwrap().as_array().unwrap(),
+            &want[1],
+            1e-4,
+            2e-5,
+            py,
+        );
     }
 }
 
@@ -87,14 +105,25 @@ fn state_round_trips_and_resumes() {
     let dir = mlx_ref::scratch();
     let state = b.state().unwrap();
     mlxr::io::save_safetensors(dir.join("opt.safetensors"), &tree_flatten(&state), None).unwrap();
-    let loaded = mlxr::tree::tree_unflatten(&mlxr::io::load_safetensors(dir.join("opt.safetensors")).unwrap().0).unwrap();
+    let loaded = mlxr::tree::tree_unflatten(
+        &mlxr::io::load_safetensors(dir.join("opt.safetensors"))
+            .unwrap()
+            .0,
+    )
+    .unwrap();
     let mut c = Adam::new(0.01, (0.9, 0.999), 1e-8, true).unwrap();
     c.set_state(&loaded).unwrap();
     assert_eq!(c.base_step(), 5);
     for t in 5..10 {
         p = c.apply_gradients(&grads(&p, t).unwrap(), &p).unwrap();
     }
-    close(p.get_path("w").unwrap().as_array().unwrap(), full.get_path("w").unwrap().as_array().unwrap(), 1e-6, 1e-7, "resumed");
+    close(
+        p.get_path("w").unwrap().as_array().unwrap(),
+        full.get_path("w").unwrap().as_array().unwrap(),
+        1e-6,
+        1e-7,
+        "resumed",
+    );
     assert!(c.set_state(&Tree::dict()).is_err());
 }
 
@@ -109,8 +138,20 @@ fn clip_grad_norm_matches_mlx() {
         &[("w", &w), ("b", &b)],
         None,
     );
-    close(clipped.get_path("w").unwrap().as_array().unwrap(), &want[0], 1e-6, 1e-7, "clipped w");
-    close(clipped.get_path("layer.b").unwrap().as_array().unwrap(), &want[1], 1e-6, 1e-7, "clipped b");
+    close(
+        clipped.get_path("w").unwrap().as_array().unwrap(),
+        &want[0],
+        1e-6,
+        1e-7,
+        "clipped w",
+    );
+    close(
+        clipped.get_path("layer.b").unwrap().as_array().unwrap(),
+        &want[1],
+        1e-6,
+        1e-7,
+        "clipped b",
+    );
     close(&norm, &want[2], 1e-6, 1e-7, "norm");
     assert!(clip_grad_norm(&g, -1.0).is_err());
     assert!(Sgd::new(0.1, 0.0, 0.0, 0.0, true).is_err());

@@ -22,15 +22,28 @@ module!(Mlp { l1, norm, l2 });
 
 impl Mlp {
     fn new(i: usize, h: usize, o: usize) -> Result<Mlp> {
-        Ok(Mlp { l1: Linear::new(i, h, true)?, norm: LayerNorm::new(h, 1e-5, true, true)?, l2: Linear::new(h, o, true)? })
+        Ok(Mlp {
+            l1: Linear::new(i, h, true)?,
+            norm: LayerNorm::new(h, 1e-5, true, true)?,
+            l2: Linear::new(h, o, true)?,
+        })
     }
     fn forward(&self, x: &Array) -> Result<Array> {
-        self.l2.forward(&activations::gelu(&self.norm.forward(&self.l1.forward(x)?)?)?)
+        self.l2.forward(&activations::gelu(
+            &self.norm.forward(&self.l1.forward(x)?)?,
+        )?)
     }
 }
 
 fn loss(m: &Mlp, a: &[Array]) -> Result<Vec<Array>> {
-    Ok(vec![cross_entropy(&m.forward(&a[0])?, &a[1], None, -1, 0.0, Reduction::Mean)?])
+    Ok(vec![cross_entropy(
+        &m.forward(&a[0])?,
+        &a[1],
+        None,
+        -1,
+        0.0,
+        Reduction::Mean,
+    )?])
 }
 
 #[test]
@@ -47,13 +60,20 @@ fn value_and_grad_matches_mlx() {
          f = lambda m, x, y: nn.losses.cross_entropy(m(x), y, reduction='mean')\n\
          l, g = nn.value_and_grad(m, f)(m, x, y)\n\
          from mlx.utils import tree_flatten\n\
-         out = [l] + [v for _, v in tree_flatten(g)]",
+         out = [l] + [v for _, v in sorted(tree_flatten(g))]",
         &[("x", &x), ("y", &y)],
         Some(&d),
     );
     close(&l[0], &want[0], 1e-5, 1e-6, "loss");
-    // MLX flattens parameters in sorted key order within each module.
-    let mlx_order = ["l1.bias", "l1.weight", "l2.bias", "l2.weight", "norm.bias", "norm.weight"];
+    // Both sides' gradients in sorted path order.
+    let mlx_order = [
+        "l1.bias",
+        "l1.weight",
+        "l2.bias",
+        "l2.weight",
+        "norm.bias",
+        "norm.weight",
+    ];
     let ours: std::collections::HashMap<String, Array> = tree_flatten(&g).into_iter().collect();
     assert_eq!(ours.len(), 6);
     for (k, w) in mlx_order.iter().zip(&want[1..]) {
@@ -92,10 +112,18 @@ fn mlp_learns_a_synthetic_task() {
         mlxr::eval(&all).unwrap();
     }
     let pred = ops::argmax(&m.forward(&x).unwrap(), Some(-1), false).unwrap();
-    let acc = ops::mean(&ops::astype(&ops::equal(&ops::astype(&pred, Dtype::Int32).unwrap(), &y).unwrap(), Dtype::Float32).unwrap(), None, false)
-        .unwrap()
-        .item::<f32>()
-        .unwrap();
+    let acc = ops::mean(
+        &ops::astype(
+            &ops::equal(&ops::astype(&pred, Dtype::Int32).unwrap(), &y).unwrap(),
+            Dtype::Float32,
+        )
+        .unwrap(),
+        None,
+        false,
+    )
+    .unwrap()
+    .item::<f32>()
+    .unwrap();
     let secs = start.elapsed().as_secs_f64();
     println!("MLP accuracy {acc:.3} after 200 steps in {secs:.2} s");
     assert!(acc > 0.95, "accuracy {acc}");

@@ -146,7 +146,13 @@ fn check_shape(shape: &[usize], params: &[&Array], op: &str) -> Result<()> {
     Ok(())
 }
 
-fn transform(shape: &[usize], dtype: Dtype, dist: Dist, ps: Vec<Array>, key: Option<&Array>) -> Result<Array> {
+fn transform(
+    shape: &[usize],
+    dtype: Dtype,
+    dist: Dist,
+    ps: Vec<Array>,
+    key: Option<&Array>,
+) -> Result<Array> {
     let b = bits(shape, 4, key)?;
     let mut inputs = vec![b];
     for p in &ps {
@@ -180,7 +186,13 @@ pub fn uniform(
 /// Standard normal samples (`mx.random.normal` with `loc = 0`, `scale = 1`) with
 /// `loc` / `scale` applied as in MLX (`x * scale + loc`, skipped when 1 / 0). For
 /// complex64 the real and imaginary parts are each N(0, 1/2).
-pub fn normal(shape: &[usize], dtype: Dtype, loc: f32, scale: f32, key: Option<&Array>) -> Result<Array> {
+pub fn normal(
+    shape: &[usize],
+    dtype: Dtype,
+    loc: f32,
+    scale: f32,
+    key: Option<&Array>,
+) -> Result<Array> {
     let l = (loc != 0.0).then(|| Array::scalar(loc));
     let s = (scale != 1.0).then(|| Array::scalar(scale));
     normal_with(shape, dtype, l.as_ref(), s.as_ref(), key)
@@ -323,7 +335,13 @@ pub fn gumbel(shape: &[usize], dtype: Dtype, key: Option<&Array>) -> Result<Arra
 }
 
 /// Samples of the Laplace distribution (`mx.random.laplace`).
-pub fn laplace(shape: &[usize], dtype: Dtype, loc: f32, scale: f32, key: Option<&Array>) -> Result<Array> {
+pub fn laplace(
+    shape: &[usize],
+    dtype: Dtype,
+    loc: f32,
+    scale: f32,
+    key: Option<&Array>,
+) -> Result<Array> {
     check_float(dtype, "laplace")?;
     let mut ps = vec![];
     if scale != 1.0 {
@@ -355,7 +373,12 @@ pub fn categorical(logits: &Array, axis: isize, key: Option<&Array>) -> Result<A
 
 /// [`categorical`] with an output `shape` that `logits`' shape without `axis` broadcasts
 /// to.
-pub fn categorical_shape(logits: &Array, axis: isize, shape: &[usize], key: Option<&Array>) -> Result<Array> {
+pub fn categorical_shape(
+    logits: &Array,
+    axis: isize,
+    shape: &[usize],
+    key: Option<&Array>,
+) -> Result<Array> {
     let ax = ops::normalize_axis(axis, logits.ndim(), "categorical")?;
     let mut red = logits.shape().to_vec();
     red.remove(ax);
@@ -369,7 +392,12 @@ pub fn categorical_shape(logits: &Array, axis: isize, shape: &[usize], key: Opti
 }
 
 /// [`categorical`] drawing `num_samples` samples per distribution (last output axis).
-pub fn categorical_samples(logits: &Array, axis: isize, num_samples: usize, key: Option<&Array>) -> Result<Array> {
+pub fn categorical_samples(
+    logits: &Array,
+    axis: isize,
+    num_samples: usize,
+    key: Option<&Array>,
+) -> Result<Array> {
     let ax = ops::normalize_axis(axis, logits.ndim(), "categorical")?;
     let mut shape = logits.shape().to_vec();
     shape.remove(ax);
@@ -378,7 +406,12 @@ pub fn categorical_samples(logits: &Array, axis: isize, num_samples: usize, key:
     categorical_impl(&l, ax, &shape, key)
 }
 
-fn categorical_impl(logits: &Array, axis: usize, shape: &[usize], key: Option<&Array>) -> Result<Array> {
+fn categorical_impl(
+    logits: &Array,
+    axis: usize,
+    shape: &[usize],
+    key: Option<&Array>,
+) -> Result<Array> {
     // Gumbel noise with the category axis inserted where it lands in the broadcast.
     let offset = axis + shape.len() + 1 - logits.ndim();
     let mut gshape = shape.to_vec();
@@ -450,7 +483,11 @@ pub fn multivariate_normal(
     }
     let mb = &mean.shape()[..mean.ndim() - 1];
     let cb = &cov.shape()[..cov.ndim() - 2];
-    let batch = broadcast_shapes(&broadcast_shapes(shape, mb, "multivariate_normal")?, cb, "multivariate_normal")?;
+    let batch = broadcast_shapes(
+        &broadcast_shapes(shape, mb, "multivariate_normal")?,
+        cb,
+        "multivariate_normal",
+    )?;
     let mut oshape = batch.clone();
     oshape.push(n);
     let covf = ops::astype(cov, Dtype::Float32)?;

@@ -89,7 +89,10 @@ pub fn tree_flatten(t: &Tree) -> Vec<(String, Array)> {
         };
         match t {
             Tree::Array(a) => out.push((prefix.to_string(), a.clone())),
-            Tree::List(v) => v.iter().enumerate().for_each(|(i, c)| walk(c, &join(&i.to_string()), out)),
+            Tree::List(v) => v
+                .iter()
+                .enumerate()
+                .for_each(|(i, c)| walk(c, &join(&i.to_string()), out)),
             Tree::Dict(v) => v.iter().for_each(|(k, c)| walk(c, &join(k), out)),
             Tree::None => {}
         }
@@ -116,7 +119,11 @@ fn insert_path(node: &mut Tree, parts: &[&str], a: Array, full: &str) -> Result<
     let (head, rest) = (parts[0], &parts[1..]);
     let is_index = !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit());
     if matches!(node, Tree::None) {
-        *node = if is_index { Tree::List(vec![]) } else { Tree::dict() };
+        *node = if is_index {
+            Tree::List(vec![])
+        } else {
+            Tree::dict()
+        };
     }
     let child: &mut Tree = match node {
         Tree::List(v) if is_index => {
@@ -163,7 +170,11 @@ pub fn tree_map_with_path(
     t: &Tree,
     f: &mut impl FnMut(&str, &Array) -> Result<Array>,
 ) -> Result<Tree> {
-    fn walk(t: &Tree, prefix: &str, f: &mut impl FnMut(&str, &Array) -> Result<Array>) -> Result<Tree> {
+    fn walk(
+        t: &Tree,
+        prefix: &str,
+        f: &mut impl FnMut(&str, &Array) -> Result<Array>,
+    ) -> Result<Tree> {
         let join = |k: &str| {
             if prefix.is_empty() {
                 k.to_string()
@@ -199,13 +210,18 @@ pub fn tree_map2(
     Ok(match (a, b) {
         (Tree::Array(x), Tree::Array(y)) => Tree::Array(f(x, y)?),
         (Tree::List(x), Tree::List(y)) if x.len() == y.len() => Tree::List(
-            x.iter().zip(y).map(|(p, q)| tree_map2(p, q, f)).collect::<Result<_>>()?,
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| tree_map2(p, q, f))
+                .collect::<Result<_>>()?,
         ),
         (Tree::Dict(x), Tree::Dict(y)) if x.len() == y.len() => Tree::Dict(
             x.iter()
                 .map(|(k, p)| {
                     let q = b.get(k).ok_or_else(|| {
-                        Error::InvalidArgument(format!("tree_map: key '{k}' missing in the second tree"))
+                        Error::InvalidArgument(format!(
+                            "tree_map: key '{k}' missing in the second tree"
+                        ))
                     })?;
                     Ok((k.clone(), tree_map2(p, q, f)?))
                 })

@@ -14,7 +14,8 @@ fn layer(a: &[Array]) -> Result<Vec<Array>> {
 
 fn peak_of_grad(checkpointed: bool) -> (usize, Vec<f32>) {
     let n = 1 << 18; // 1 MiB per f32 intermediate
-    let x = ops::contiguous(&ops::multiply(&ops::arange(n as i64).unwrap(), 1e-6).unwrap()).unwrap();
+    let x =
+        ops::contiguous(&ops::multiply(&ops::arange(n as i64).unwrap(), 1e-6).unwrap()).unwrap();
     let w = ops::full(&[n], 0.9f32, None).unwrap();
     mlxr::eval(&[x.clone(), w.clone()]).unwrap();
     let ck = mlxr::checkpoint(layer);
@@ -51,5 +52,8 @@ fn checkpoint_lowers_peak_memory() {
     for (a, b) in g1.iter().zip(&g2) {
         assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{g1:?} vs {g2:?}");
     }
-    assert!(ck * 2 < plain, "checkpoint peak {ck} is not well below {plain}");
+    assert!(
+        ck * 2 < plain,
+        "checkpoint peak {ck} is not well below {plain}"
+    );
 }

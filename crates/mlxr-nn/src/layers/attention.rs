@@ -19,7 +19,12 @@ pub struct MultiHeadAttention {
     /// Number of heads.
     pub num_heads: usize,
 }
-module!(MultiHeadAttention { query_proj, key_proj, value_proj, out_proj });
+module!(MultiHeadAttention {
+    query_proj,
+    key_proj,
+    value_proj,
+    out_proj
+});
 
 impl MultiHeadAttention {
     /// A new layer with MLX's defaults for the optional dimensions (all `dims`) and `bias`.
@@ -39,14 +44,26 @@ impl MultiHeadAttention {
     }
     /// Attend: `queries (B, L, D)`, `keys`/`values (B, S, D)`; `mask` broadcasts to
     /// `(B, heads, L, S)` and is added (float) or selects (bool, false = masked out).
-    pub fn forward(&self, queries: &Array, keys: &Array, values: &Array, mask: Option<&Array>) -> Result<Array> {
+    pub fn forward(
+        &self,
+        queries: &Array,
+        keys: &Array,
+        values: &Array,
+        mask: Option<&Array>,
+    ) -> Result<Array> {
         let heads = |x: &Array| -> Result<Array> {
             let (b, l, d) = (x.shape()[0], x.shape()[1], x.shape()[2]);
-            ops::transpose_axes(&ops::reshape_to(x, &[b, l, self.num_heads, d / self.num_heads])?, &[0, 2, 1, 3])
+            ops::transpose_axes(
+                &ops::reshape_to(x, &[b, l, self.num_heads, d / self.num_heads])?,
+                &[0, 2, 1, 3],
+            )
         };
         for (n, x) in [("queries", queries), ("keys", keys), ("values", values)] {
             if x.ndim() != 3 {
-                return Err(Error::Shape(format!("MultiHeadAttention: {n} must be (B, L, D), got {:?}", x.shape())));
+                return Err(Error::Shape(format!(
+                    "MultiHeadAttention: {n} must be (B, L, D), got {:?}",
+                    x.shape()
+                )));
             }
         }
         let q = heads(&self.query_proj.forward(queries)?)?;
@@ -54,7 +71,10 @@ impl MultiHeadAttention {
         let v = heads(&self.value_proj.forward(values)?)?;
         let o = scaled_dot_product_attention(&q, &k, &v, (1.0 / q.shape()[3] as f32).sqrt(), mask)?;
         let (b, l) = (o.shape()[0], o.shape()[2]);
-        let o = ops::reshape_to(&ops::transpose_axes(&o, &[0, 2, 1, 3])?, &[b, l, o.shape()[1] * o.shape()[3]])?;
+        let o = ops::reshape_to(
+            &ops::transpose_axes(&o, &[0, 2, 1, 3])?,
+            &[b, l, o.shape()[1] * o.shape()[3]],
+        )?;
         self.out_proj.forward(&o)
     }
     /// MLX's `create_additive_causal_mask(N)`: 0 on and below the diagonal, the dtype's
@@ -68,14 +88,23 @@ impl MultiHeadAttention {
             Dtype::Float64 => f64::MIN,
             _ => f32::MIN as f64,
         };
-        ops::multiply(&ops::astype(&m, dtype)?, ops::full(&[], lowest, Some(dtype))?)
+        ops::multiply(
+            &ops::astype(&m, dtype)?,
+            ops::full(&[], lowest, Some(dtype))?,
+        )
     }
 }
 
 /// `softmax(q @ k.T * scale + mask) @ v` over the last two axes (`q (..., L, E)`, `k (..., S, E)`,
 /// `v (..., S, Ev)`), the softmax in float32 precision; a bool mask selects (false =
 /// excluded), a float mask is added.
-pub fn scaled_dot_product_attention(q: &Array, k: &Array, v: &Array, scale: f32, mask: Option<&Array>) -> Result<Array> {
+pub fn scaled_dot_product_attention(
+    q: &Array,
+    k: &Array,
+    v: &Array,
+    scale: f32,
+    mask: Option<&Array>,
+) -> Result<Array> {
     let s = ops::matmul(&ops::multiply(q, scale)?, &ops::swapaxes(k, -1, -2)?)?;
     let s = match mask {
         None => s,

@@ -30,12 +30,18 @@ impl Sequential {
 impl Module for Sequential {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param)) {
         for (i, l) in self.layers.iter().enumerate() {
-            l.visit(&crate::module::join(&crate::module::join(prefix, "layers"), &i.to_string()), f);
+            l.visit(
+                &crate::module::join(&crate::module::join(prefix, "layers"), &i.to_string()),
+                f,
+            );
         }
     }
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param)) {
         for (i, l) in self.layers.iter_mut().enumerate() {
-            l.visit_mut(&crate::module::join(&crate::module::join(prefix, "layers"), &i.to_string()), f);
+            l.visit_mut(
+                &crate::module::join(&crate::module::join(prefix, "layers"), &i.to_string()),
+                f,
+            );
         }
     }
     fn set_training(&mut self, training: bool) {

@@ -17,7 +17,13 @@ impl Embedding {
     pub fn new(num_embeddings: usize, dims: usize) -> Result<Embedding> {
         let s = (1.0 / dims as f32).sqrt();
         Ok(Embedding {
-            weight: Param::new(random::normal(&[num_embeddings, dims], Dtype::Float32, 0.0, s, None)?),
+            weight: Param::new(random::normal(
+                &[num_embeddings, dims],
+                Dtype::Float32,
+                0.0,
+                s,
+                None,
+            )?),
         })
     }
     /// The rows at the integer indices `x` (shape `x.shape ++ [dims]`).

@@ -21,7 +21,13 @@ impl Linear {
         let s = (1.0 / input_dims as f32).sqrt();
         let weight = random::uniform(-s, s, &[output_dims, input_dims], Dtype::Float32, None)?;
         let bias = if bias {
-            Some(Param::new(random::uniform(-s, s, &[output_dims], Dtype::Float32, None)?))
+            Some(Param::new(random::uniform(
+                -s,
+                s,
+                &[output_dims],
+                Dtype::Float32,
+                None,
+            )?))
         } else {
             None
         };
@@ -53,11 +59,28 @@ module!(Bilinear { weight, bias });
 
 impl Bilinear {
     /// A new layer with random weights from the global key.
-    pub fn new(input1_dims: usize, input2_dims: usize, output_dims: usize, bias: bool) -> Result<Bilinear> {
+    pub fn new(
+        input1_dims: usize,
+        input2_dims: usize,
+        output_dims: usize,
+        bias: bool,
+    ) -> Result<Bilinear> {
         let s = (1.0 / input1_dims as f32).sqrt();
-        let w = random::uniform(-s, s, &[output_dims, input2_dims, input1_dims], Dtype::Float32, None)?;
+        let w = random::uniform(
+            -s,
+            s,
+            &[output_dims, input2_dims, input1_dims],
+            Dtype::Float32,
+            None,
+        )?;
         let bias = if bias {
-            Some(Param::new(random::uniform(-s, s, &[output_dims], Dtype::Float32, None)?))
+            Some(Param::new(random::uniform(
+                -s,
+                s,
+                &[output_dims],
+                Dtype::Float32,
+                None,
+            )?))
         } else {
             None
         };
@@ -70,7 +93,11 @@ impl Bilinear {
     pub fn forward(&self, x1: &Array, x2: &Array) -> Result<Array> {
         let w = &self.weight;
         let (out, in2, in1) = (w.shape()[0], w.shape()[1], w.shape()[2]);
-        if x1.ndim() == 0 || x2.ndim() == 0 || x1.shape()[x1.ndim() - 1] != in1 || x2.shape()[x2.ndim() - 1] != in2 {
+        if x1.ndim() == 0
+            || x2.ndim() == 0
+            || x1.shape()[x1.ndim() - 1] != in1
+            || x2.shape()[x2.ndim() - 1] != in2
+        {
             return Err(Error::Shape(format!(
                 "Bilinear: inputs of shapes {:?} and {:?} do not end in {in1} and {in2}",
                 x1.shape(),
@@ -83,7 +110,11 @@ impl Bilinear {
         let b = ops::reshape_to(x2, &[n, 1, in2])?;
         // (n, in1) @ (in1, out*in2) -> (n, out, in2) -> (n, in2, out); then x2 @ that.
         let wm = ops::transpose(&ops::reshape_to(w, &[out * in2, in1])?)?;
-        let t = ops::swapaxes(&ops::reshape_to(&ops::matmul(&a, &wm)?, &[n, out, in2])?, -2, -1)?;
+        let t = ops::swapaxes(
+            &ops::reshape_to(&ops::matmul(&a, &wm)?, &[n, out, in2])?,
+            -2,
+            -1,
+        )?;
         let y = ops::reshape_to(&ops::matmul(&b, &t)?, &[n, out])?;
         let y = match &self.bias {
             Some(bias) => ops::add(&y, &bias.value)?,

@@ -28,11 +28,21 @@ impl LayerNorm {
     /// A new layer (MLX's defaults: eps 1e-5, affine, bias).
     pub fn new(dims: usize, eps: f32, affine: bool, bias: bool) -> Result<LayerNorm> {
         if eps <= 0.0 {
-            return Err(Error::InvalidArgument(format!("[LayerNorm] 'eps' must be positive but got {eps}.")));
+            return Err(Error::InvalidArgument(format!(
+                "[LayerNorm] 'eps' must be positive but got {eps}."
+            )));
         }
         Ok(LayerNorm {
-            weight: if affine { Some(Param::new(ops::ones(&[dims], None)?)) } else { None },
-            bias: if affine && bias { Some(Param::new(ops::zeros(&[dims], None)?)) } else { None },
+            weight: if affine {
+                Some(Param::new(ops::ones(&[dims], None)?))
+            } else {
+                None
+            },
+            bias: if affine && bias {
+                Some(Param::new(ops::zeros(&[dims], None)?))
+            } else {
+                None
+            },
             eps,
         })
     }
@@ -77,7 +87,10 @@ impl RMSNorm {
     pub fn forward(&self, x: &Array) -> Result<Array> {
         let xf = in_f32(x)?;
         let ms = ops::mean(&ops::square(&xf)?, Some(&[-1]), true)?;
-        let y = ops::astype(&ops::multiply(&xf, &ops::rsqrt(&ops::add(&ms, self.eps)?)?)?, x.dtype())?;
+        let y = ops::astype(
+            &ops::multiply(&xf, &ops::rsqrt(&ops::add(&ms, self.eps)?)?)?,
+            x.dtype(),
+        )?;
         ops::multiply(&y, &self.weight.value)
     }
 }

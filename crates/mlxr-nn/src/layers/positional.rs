@@ -24,9 +24,16 @@ impl RoPE {
     /// A new encoding (MLX's defaults: `traditional = false`, `base = 10000`, `scale = 1`).
     pub fn new(dims: usize, traditional: bool, base: f32, scale: f32) -> Result<RoPE> {
         if dims == 0 || dims % 2 != 0 {
-            return Err(Error::InvalidArgument(format!("RoPE: dims must be even and positive, got {dims}")));
+            return Err(Error::InvalidArgument(format!(
+                "RoPE: dims must be even and positive, got {dims}"
+            )));
         }
-        Ok(RoPE { dims, traditional, base, scale })
+        Ok(RoPE {
+            dims,
+            traditional,
+            base,
+            scale,
+        })
     }
     /// Apply to `x (..., L, D)` with positions starting at `offset`.
     pub fn forward(&self, x: &Array, offset: usize) -> Result<Array> {
@@ -41,24 +48,46 @@ impl RoPE {
         let (l, d) = (x.shape()[nd - 2], x.shape()[nd - 1]);
         let half = self.dims / 2;
         // theta[t, j] = (offset + t) * scale * base^(-2j/dims), in float32.
-        let pos = ops::multiply(&ops::arange_range(offset as f64, (offset + l) as f64, 1.0, Some(Dtype::Float32))?, self.scale)?;
+        let pos = ops::multiply(
+            &ops::arange_range(
+                offset as f64,
+                (offset + l) as f64,
+                1.0,
+                Some(Dtype::Float32),
+            )?,
+            self.scale,
+        )?;
         let j = ops::arange_range(0, half as i64, 1, Some(Dtype::Float32))?;
-        let inv = ops::exp(&ops::multiply(&j, -2.0 * self.base.ln() / self.dims as f32)?)?;
-        let theta = ops::multiply(&ops::expand_dims(&pos, &[1])?, &ops::expand_dims(&inv, &[0])?)?;
+        let inv = ops::exp(&ops::multiply(
+            &j,
+            -2.0 * self.base.ln() / self.dims as f32,
+        )?)?;
+        let theta = ops::multiply(
+            &ops::expand_dims(&pos, &[1])?,
+            &ops::expand_dims(&inv, &[0])?,
+        )?;
         let (cos, sin) = (ops::cos(&theta)?, ops::sin(&theta)?);
         let xf = ops::astype(x, Dtype::Float32)?;
-        let rot = ops::slice(&xf, &vec![0; nd], &{
-            let mut s = x.shape().iter().map(|&v| v as isize).collect::<Vec<_>>();
-            s[nd - 1] = self.dims as isize;
-            s
-        }, &vec![1; nd])?;
+        let rot = ops::slice(
+            &xf,
+            &vec![0; nd],
+            &{
+                let mut s = x.shape().iter().map(|&v| v as isize).collect::<Vec<_>>();
+                s[nd - 1] = self.dims as isize;
+                s
+            },
+            &vec![1; nd],
+        )?;
         let (x1, x2) = if self.traditional {
             let mut shape = rot.shape().to_vec();
             shape[nd - 1] = half;
             shape.push(2);
             let pairs = ops::reshape_to(&rot, &shape)?;
             let p = ops::split(&pairs, 2usize, -1)?;
-            (ops::squeeze(&p[0], Some(&[-1]))?, ops::squeeze(&p[1], Some(&[-1]))?)
+            (
+                ops::squeeze(&p[0], Some(&[-1]))?,
+                ops::squeeze(&p[1], Some(&[-1]))?,
+            )
         } else {
             let p = ops::split(&rot, 2usize, -1)?;
             (p[0].clone(), p[1].clone())
@@ -102,15 +131,30 @@ module!(SinusoidalPositionalEncoding {});
 impl SinusoidalPositionalEncoding {
     /// A new encoding (MLX's defaults: `min_freq = 1e-4`, `max_freq = 1`, `scale = None`,
     /// `cos_first = false`, `full_turns = false`).
-    pub fn new(dims: usize, min_freq: f32, max_freq: f32, scale: Option<f32>, cos_first: bool, full_turns: bool) -> Result<Self> {
+    pub fn new(
+        dims: usize,
+        min_freq: f32,
+        max_freq: f32,
+        scale: Option<f32>,
+        cos_first: bool,
+        full_turns: bool,
+    ) -> Result<Self> {
         if dims < 2 {
-            return Err(Error::InvalidArgument(format!("SinusoidalPositionalEncoding: dims must be at least 2, got {dims}")));
+            return Err(Error::InvalidArgument(format!(
+                "SinusoidalPositionalEncoding: dims must be at least 2, got {dims}"
+            )));
         }
         let h = dims / 2;
         let one_zero = if h == 1 {
             Array::from_slice(&[1.0f32], &[1])?
         } else {
-            ops::subtract(1.0, &ops::divide(&ops::arange_range(0, h as i64, 1, Some(Dtype::Float32))?, (h - 1) as f32)?)?
+            ops::subtract(
+                1.0,
+                &ops::divide(
+                    &ops::arange_range(0, h as i64, 1, Some(Dtype::Float32))?,
+                    (h - 1) as f32,
+                )?,
+            )?
         };
         let (lo, hi) = (min_freq.ln(), max_freq.ln());
         let mut sigmas = ops::exp(&ops::add(&ops::multiply(&one_zero, hi - lo)?, lo)?)?;
@@ -127,7 +171,11 @@ impl SinusoidalPositionalEncoding {
     pub fn forward(&self, x: &Array) -> Result<Array> {
         let y = ops::multiply(&ops::expand_dims(x, &[-1])?, &self.sigmas)?;
         let (c, s) = (ops::cos(&y)?, ops::sin(&y)?);
-        let y = if self.cos_first { ops::concatenate(&[c, s], -1)? } else { ops::concatenate(&[s, c], -1)? };
+        let y = if self.cos_first {
+            ops::concatenate(&[c, s], -1)?
+        } else {
+            ops::concatenate(&[s, c], -1)?
+        };
         if self.scale != 1.0 {
             ops::multiply(&y, self.scale)
         } else {

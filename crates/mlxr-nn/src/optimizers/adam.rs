@@ -4,25 +4,50 @@ use super::{LearningRate, OptimizerState, ParamState, Rule};
 use mlxr::{ops, Array, Dtype, Error, Result};
 
 fn zeros_mv(p: &Array) -> Result<ParamState> {
-    Ok([("m".to_string(), ops::zeros_like(p)?), ("v".to_string(), ops::zeros_like(p)?)].into())
+    Ok([
+        ("m".to_string(), ops::zeros_like(p)?),
+        ("v".to_string(), ops::zeros_like(p)?),
+    ]
+    .into())
 }
 
 /// The Adam step shared by Adam and AdamW.
-fn adam_step(g: &Array, p: &Array, st: &mut ParamState, lr: &Array, step: &Array, betas: (f32, f32), eps: f32, bias_correction: bool) -> Result<Array> {
+fn adam_step(
+    g: &Array,
+    p: &Array,
+    st: &mut ParamState,
+    lr: &Array,
+    step: &Array,
+    betas: (f32, f32),
+    eps: f32,
+    bias_correction: bool,
+) -> Result<Array> {
     let (b1, b2) = betas;
     let m = ops::add(&ops::multiply(&st["m"], b1)?, &ops::multiply(g, 1.0 - b1)?)?;
-    let v = ops::add(&ops::multiply(&st["v"], b2)?, &ops::multiply(&ops::square(g)?, 1.0 - b2)?)?;
+    let v = ops::add(
+        &ops::multiply(&st["v"], b2)?,
+        &ops::multiply(&ops::square(g)?, 1.0 - b2)?,
+    )?;
     st.insert("m".into(), m.clone());
     st.insert("v".into(), v.clone());
     if bias_correction {
         let s = ops::astype(step, Dtype::Float32)?;
-        let c1 = ops::astype(&ops::divide(lr, &ops::subtract(1.0, &ops::power(b1, &s)?)?)?, g.dtype())?;
-        let c2 = ops::astype(&ops::rsqrt(&ops::subtract(1.0, &ops::power(b2, &s)?)?)?, g.dtype())?;
+        let c1 = ops::astype(
+            &ops::divide(lr, &ops::subtract(1.0, &ops::power(b1, &s)?)?)?,
+            g.dtype(),
+        )?;
+        let c2 = ops::astype(
+            &ops::rsqrt(&ops::subtract(1.0, &ops::power(b2, &s)?)?)?,
+            g.dtype(),
+        )?;
         let num = ops::multiply(&c1, &m)?;
         let den = ops::add(&ops::multiply(&ops::sqrt(&v)?, &c2)?, eps)?;
         ops::subtract(p, &ops::divide(&num, &den)?)
     } else {
-        ops::subtract(p, &ops::divide(&ops::multiply(lr, &m)?, &ops::add(&ops::sqrt(&v)?, eps)?)?)
+        ops::subtract(
+            p,
+            &ops::divide(&ops::multiply(lr, &m)?, &ops::add(&ops::sqrt(&v)?, eps)?)?,
+        )
     }
 }
 
@@ -40,8 +65,18 @@ pub struct Adam {
 
 impl Adam {
     /// A new optimizer.
-    pub fn new(lr: impl Into<LearningRate>, betas: (f32, f32), eps: f32, bias_correction: bool) -> Result<Adam> {
-        Ok(Adam { base: OptimizerState::new(lr)?, betas, eps, bias_correction })
+    pub fn new(
+        lr: impl Into<LearningRate>,
+        betas: (f32, f32),
+        eps: f32,
+        bias_correction: bool,
+    ) -> Result<Adam> {
+        Ok(Adam {
+            base: OptimizerState::new(lr)?,
+            betas,
+            eps,
+            bias_correction,
+        })
     }
 }
 
@@ -55,8 +90,24 @@ impl Rule for Adam {
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         zeros_mv(p)
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, step: &Array) -> Result<Array> {
-        adam_step(g, p, st, lr, step, self.betas, self.eps, self.bias_correction)
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        step: &Array,
+    ) -> Result<Array> {
+        adam_step(
+            g,
+            p,
+            st,
+            lr,
+            step,
+            self.betas,
+            self.eps,
+            self.bias_correction,
+        )
     }
 }
 
@@ -77,8 +128,20 @@ pub struct AdamW {
 
 impl AdamW {
     /// A new optimizer.
-    pub fn new(lr: impl Into<LearningRate>, betas: (f32, f32), eps: f32, weight_decay: f32, bias_correction: bool) -> Result<AdamW> {
-        Ok(AdamW { base: OptimizerState::new(lr)?, betas, eps, weight_decay, bias_correction })
+    pub fn new(
+        lr: impl Into<LearningRate>,
+        betas: (f32, f32),
+        eps: f32,
+        weight_decay: f32,
+        bias_correction: bool,
+    ) -> Result<AdamW> {
+        Ok(AdamW {
+            base: OptimizerState::new(lr)?,
+            betas,
+            eps,
+            weight_decay,
+            bias_correction,
+        })
     }
 }
 
@@ -92,9 +155,28 @@ impl Rule for AdamW {
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         zeros_mv(p)
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, step: &Array) -> Result<Array> {
-        let decayed = ops::multiply(p, &ops::subtract(1.0, &ops::multiply(lr, self.weight_decay)?)?)?;
-        adam_step(g, &decayed, st, lr, step, self.betas, self.eps, self.bias_correction)
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        step: &Array,
+    ) -> Result<Array> {
+        let decayed = ops::multiply(
+            p,
+            &ops::subtract(1.0, &ops::multiply(lr, self.weight_decay)?)?,
+        )?;
+        adam_step(
+            g,
+            &decayed,
+            st,
+            lr,
+            step,
+            self.betas,
+            self.eps,
+            self.bias_correction,
+        )
     }
 }
 
@@ -111,7 +193,11 @@ pub struct Adamax {
 impl Adamax {
     /// A new optimizer.
     pub fn new(lr: impl Into<LearningRate>, betas: (f32, f32), eps: f32) -> Result<Adamax> {
-        Ok(Adamax { base: OptimizerState::new(lr)?, betas, eps })
+        Ok(Adamax {
+            base: OptimizerState::new(lr)?,
+            betas,
+            eps,
+        })
     }
 }
 
@@ -125,13 +211,23 @@ impl Rule for Adamax {
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         zeros_mv(p)
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, _step: &Array) -> Result<Array> {
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        _step: &Array,
+    ) -> Result<Array> {
         let (b1, b2) = self.betas;
         let m = ops::add(&ops::multiply(&st["m"], b1)?, &ops::multiply(g, 1.0 - b1)?)?;
         let v = ops::maximum(&ops::multiply(&st["v"], b2)?, &ops::abs(g)?)?;
         st.insert("m".into(), m.clone());
         st.insert("v".into(), v.clone());
-        ops::subtract(p, &ops::divide(&ops::multiply(lr, &m)?, &ops::add(&v, self.eps)?)?)
+        ops::subtract(
+            p,
+            &ops::divide(&ops::multiply(lr, &m)?, &ops::add(&v, self.eps)?)?,
+        )
     }
 }
 
@@ -151,10 +247,17 @@ impl Lion {
     pub fn new(lr: impl Into<LearningRate>, betas: (f32, f32), weight_decay: f32) -> Result<Lion> {
         for (i, b) in [betas.0, betas.1].iter().enumerate() {
             if !(0.0..1.0).contains(b) {
-                return Err(Error::InvalidArgument(format!("Lion beta{} should be in [0, 1), {b} was provided instead", i + 1)));
+                return Err(Error::InvalidArgument(format!(
+                    "Lion beta{} should be in [0, 1), {b} was provided instead",
+                    i + 1
+                )));
             }
         }
-        Ok(Lion { base: OptimizerState::new(lr)?, betas, weight_decay })
+        Ok(Lion {
+            base: OptimizerState::new(lr)?,
+            betas,
+            weight_decay,
+        })
     }
 }
 
@@ -168,14 +271,24 @@ impl Rule for Lion {
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("m".to_string(), ops::zeros_like(p)?)].into())
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, _step: &Array) -> Result<Array> {
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        _step: &Array,
+    ) -> Result<Array> {
         let (b1, b2) = self.betas;
         let m = &st["m"];
         let c = ops::add(&ops::multiply(m, b1)?, &ops::multiply(g, 1.0 - b1)?)?;
         let nm = ops::add(&ops::multiply(m, b2)?, &ops::multiply(g, 1.0 - b2)?)?;
         st.insert("m".into(), nm);
         let p = if self.weight_decay > 0.0 {
-            ops::multiply(&ops::subtract(1.0, &ops::multiply(lr, self.weight_decay)?)?, p)?
+            ops::multiply(
+                &ops::subtract(1.0, &ops::multiply(lr, self.weight_decay)?)?,
+                p,
+            )?
         } else {
             p.clone()
         };

@@ -18,12 +18,20 @@ impl RMSprop {
     /// A new optimizer.
     pub fn new(lr: impl Into<LearningRate>, alpha: f32, eps: f32) -> Result<RMSprop> {
         if alpha < 0.0 {
-            return Err(Error::InvalidArgument(format!("RMSprop alpha should be >=0, {alpha} was provided instead")));
+            return Err(Error::InvalidArgument(format!(
+                "RMSprop alpha should be >=0, {alpha} was provided instead"
+            )));
         }
         if eps <= 0.0 {
-            return Err(Error::InvalidArgument(format!("RMSprop epsilon should be >0, {eps} was provided instead")));
+            return Err(Error::InvalidArgument(format!(
+                "RMSprop epsilon should be >0, {eps} was provided instead"
+            )));
         }
-        Ok(RMSprop { base: OptimizerState::new(lr)?, alpha, eps })
+        Ok(RMSprop {
+            base: OptimizerState::new(lr)?,
+            alpha,
+            eps,
+        })
     }
 }
 
@@ -37,10 +45,26 @@ impl Rule for RMSprop {
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("v".to_string(), ops::zeros_like(p)?)].into())
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, _step: &Array) -> Result<Array> {
-        let v = ops::add(&ops::multiply(&st["v"], self.alpha)?, &ops::multiply(&ops::square(g)?, 1.0 - self.alpha)?)?;
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        _step: &Array,
+    ) -> Result<Array> {
+        let v = ops::add(
+            &ops::multiply(&st["v"], self.alpha)?,
+            &ops::multiply(&ops::square(g)?, 1.0 - self.alpha)?,
+        )?;
         st.insert("v".into(), v.clone());
-        ops::subtract(p, &ops::divide(&ops::multiply(lr, g)?, &ops::add(&ops::sqrt(&v)?, self.eps)?)?)
+        ops::subtract(
+            p,
+            &ops::divide(
+                &ops::multiply(lr, g)?,
+                &ops::add(&ops::sqrt(&v)?, self.eps)?,
+            )?,
+        )
     }
 }
 
@@ -56,9 +80,14 @@ impl Adagrad {
     /// A new optimizer.
     pub fn new(lr: impl Into<LearningRate>, eps: f32) -> Result<Adagrad> {
         if eps <= 0.0 {
-            return Err(Error::InvalidArgument(format!("Adagrad epsilon should be >0, {eps} was provided instead")));
+            return Err(Error::InvalidArgument(format!(
+                "Adagrad epsilon should be >0, {eps} was provided instead"
+            )));
         }
-        Ok(Adagrad { base: OptimizerState::new(lr)?, eps })
+        Ok(Adagrad {
+            base: OptimizerState::new(lr)?,
+            eps,
+        })
     }
 }
 
@@ -72,10 +101,23 @@ impl Rule for Adagrad {
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("v".to_string(), ops::zeros_like(p)?)].into())
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, _step: &Array) -> Result<Array> {
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        _step: &Array,
+    ) -> Result<Array> {
         let v = ops::add(&st["v"], &ops::square(g)?)?;
         st.insert("v".into(), v.clone());
-        ops::subtract(p, &ops::divide(&ops::multiply(lr, g)?, &ops::add(&ops::sqrt(&v)?, self.eps)?)?)
+        ops::subtract(
+            p,
+            &ops::divide(
+                &ops::multiply(lr, g)?,
+                &ops::add(&ops::sqrt(&v)?, self.eps)?,
+            )?,
+        )
     }
 }
 
@@ -93,12 +135,20 @@ impl AdaDelta {
     /// A new optimizer.
     pub fn new(lr: impl Into<LearningRate>, rho: f32, eps: f32) -> Result<AdaDelta> {
         if rho < 0.0 {
-            return Err(Error::InvalidArgument(format!("AdaDelta rho should be >=0, {rho} was provided instead")));
+            return Err(Error::InvalidArgument(format!(
+                "AdaDelta rho should be >=0, {rho} was provided instead"
+            )));
         }
         if eps <= 0.0 {
-            return Err(Error::InvalidArgument(format!("AdaDelta epsilon should be >0, {eps} was provided instead")));
+            return Err(Error::InvalidArgument(format!(
+                "AdaDelta epsilon should be >0, {eps} was provided instead"
+            )));
         }
-        Ok(AdaDelta { base: OptimizerState::new(lr)?, rho, eps })
+        Ok(AdaDelta {
+            base: OptimizerState::new(lr)?,
+            rho,
+            eps,
+        })
     }
 }
 
@@ -110,13 +160,36 @@ impl Rule for AdaDelta {
         &mut self.base
     }
     fn init_single(&self, p: &Array) -> Result<ParamState> {
-        Ok([("v".to_string(), ops::zeros_like(p)?), ("u".to_string(), ops::zeros_like(p)?)].into())
+        Ok([
+            ("v".to_string(), ops::zeros_like(p)?),
+            ("u".to_string(), ops::zeros_like(p)?),
+        ]
+        .into())
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, _step: &Array) -> Result<Array> {
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        _step: &Array,
+    ) -> Result<Array> {
         let rho = self.rho;
-        let v = ops::add(&ops::multiply(&st["v"], rho)?, &ops::multiply(&ops::square(g)?, 1.0 - rho)?)?;
-        let d = ops::multiply(&ops::divide(&ops::sqrt(&ops::add(&st["u"], self.eps)?)?, &ops::sqrt(&ops::add(&v, self.eps)?)?)?, g)?;
-        let u = ops::add(&ops::multiply(&st["u"], rho)?, &ops::multiply(&ops::square(&d)?, 1.0 - rho)?)?;
+        let v = ops::add(
+            &ops::multiply(&st["v"], rho)?,
+            &ops::multiply(&ops::square(g)?, 1.0 - rho)?,
+        )?;
+        let d = ops::multiply(
+            &ops::divide(
+                &ops::sqrt(&ops::add(&st["u"], self.eps)?)?,
+                &ops::sqrt(&ops::add(&v, self.eps)?)?,
+            )?,
+            g,
+        )?;
+        let u = ops::add(
+            &ops::multiply(&st["u"], rho)?,
+            &ops::multiply(&ops::square(&d)?, 1.0 - rho)?,
+        )?;
         st.insert("v".into(), v);
         st.insert("u".into(), u);
         ops::subtract(p, &ops::multiply(lr, &d)?)

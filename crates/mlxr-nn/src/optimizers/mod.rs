@@ -4,13 +4,15 @@
 //! in its own file and matches MLX's (same defaults, bias correction, epsilon placement).
 
 pub mod adam;
+pub mod adaptive;
 pub mod schedules;
 pub mod sgd;
-pub mod adaptive;
 
 pub use adam::{Adam, AdamW, Adamax, Lion};
 pub use adaptive::{AdaDelta, Adagrad, RMSprop};
-pub use schedules::{cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay, Schedule};
+pub use schedules::{
+    cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay, Schedule,
+};
 pub use sgd::Sgd;
 
 use crate::Module;
@@ -82,7 +84,14 @@ pub trait Rule {
     fn init_single(&self, parameter: &Array) -> Result<ParamState>;
     /// The new value of `parameter`; updates `state`. `lr` is the learning rate in the
     /// gradient's dtype and `step` the step count after incrementing.
-    fn apply_single(&self, gradient: &Array, parameter: &Array, state: &mut ParamState, lr: &Array, step: &Array) -> Result<Array>;
+    fn apply_single(
+        &self,
+        gradient: &Array,
+        parameter: &Array,
+        state: &mut ParamState,
+        lr: &Array,
+        step: &Array,
+    ) -> Result<Array>;
 }
 
 /// An optimizer: applies gradients to parameters (trees of the same paths).
@@ -123,7 +132,9 @@ impl<R: Rule> Optimizer for R {
         let mut out = Vec::with_capacity(grads.len());
         for (path, g) in grads {
             let p = params.get(&path).ok_or_else(|| {
-                Error::InvalidArgument(format!("optimizer: the gradient '{path}' has no matching parameter"))
+                Error::InvalidArgument(format!(
+                    "optimizer: the gradient '{path}' has no matching parameter"
+                ))
             })?;
             if p.shape() != g.shape() {
                 return Err(Error::Shape(format!(
@@ -143,11 +154,17 @@ impl<R: Rule> Optimizer for R {
         }
         // Keep the gradients' tree structure.
         let mut it = out.into_iter().map(|(_, a)| a);
-        tree_map(gradients, &mut |_| it.next().ok_or_else(|| Error::InvalidArgument("optimizer: tree changed".into())))
+        tree_map(gradients, &mut |_| {
+            it.next()
+                .ok_or_else(|| Error::InvalidArgument("optimizer: tree changed".into()))
+        })
     }
     fn state(&self) -> Result<Tree> {
         let b = self.base();
-        let mut items = vec![("step".to_string(), b.step.clone()), ("learning_rate".to_string(), b.learning_rate.clone())];
+        let mut items = vec![
+            ("step".to_string(), b.step.clone()),
+            ("learning_rate".to_string(), b.learning_rate.clone()),
+        ];
         let mut paths: Vec<&String> = b.params.keys().collect();
         paths.sort();
         for p in paths {
@@ -167,15 +184,23 @@ impl<R: Rule> Optimizer for R {
                 "learning_rate" => lr = Some(a),
                 _ => {
                     let (p, k) = path.rsplit_once('.').ok_or_else(|| {
-                        Error::InvalidArgument(format!("optimizer state: unexpected entry '{path}'"))
+                        Error::InvalidArgument(format!(
+                            "optimizer state: unexpected entry '{path}'"
+                        ))
                     })?;
-                    params.entry(p.to_string()).or_default().insert(k.to_string(), a);
+                    params
+                        .entry(p.to_string())
+                        .or_default()
+                        .insert(k.to_string(), a);
                 }
             }
         }
         let b = self.base_mut();
-        b.step = step.ok_or_else(|| Error::InvalidArgument("optimizer state: missing 'step'".into()))?;
-        b.learning_rate = lr.ok_or_else(|| Error::InvalidArgument("optimizer state: missing 'learning_rate'".into()))?;
+        b.step =
+            step.ok_or_else(|| Error::InvalidArgument("optimizer state: missing 'step'".into()))?;
+        b.learning_rate = lr.ok_or_else(|| {
+            Error::InvalidArgument("optimizer state: missing 'learning_rate'".into())
+        })?;
         b.params = params;
         Ok(())
     }
@@ -196,11 +221,17 @@ impl<R: Rule> Optimizer for R {
 /// `clip_grad_norm`): returns the clipped gradients and the norm before clipping.
 pub fn clip_grad_norm(grads: &Tree, max_norm: f32) -> Result<(Tree, Array)> {
     if max_norm < 0.0 {
-        return Err(Error::InvalidArgument(format!("max_norm should be >=0, {max_norm} was provided instead")));
+        return Err(Error::InvalidArgument(format!(
+            "max_norm should be >=0, {max_norm} was provided instead"
+        )));
     }
     let mut sq = Array::scalar(0.0f32);
     for (_, g) in tree_flatten(grads) {
-        let g = if g.dtype() == Dtype::Float16 { ops::astype(&g, Dtype::Float32)? } else { g };
+        let g = if g.dtype() == Dtype::Float16 {
+            ops::astype(&g, Dtype::Float32)?
+        } else {
+            g
+        };
         sq = ops::add(&sq, &ops::sum(&ops::square(&g)?, None, false)?)?;
     }
     let total = ops::sqrt(&sq)?;

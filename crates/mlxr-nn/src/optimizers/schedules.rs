@@ -19,7 +19,9 @@ pub fn exponential_decay(init: f32, decay_rate: f32) -> Schedule {
 /// `init * decay_rate^(step // step_size)`.
 pub fn step_decay(init: f32, decay_rate: f32, step_size: u64) -> Result<Schedule> {
     if step_size < 1 {
-        return Err(Error::InvalidArgument(format!("step_size must be greater than 0, but got {step_size}.")));
+        return Err(Error::InvalidArgument(format!(
+            "step_size must be greater than 0, but got {step_size}."
+        )));
     }
     Ok(Arc::new(move |s| {
         let k = f32_step(&ops::floor_divide(s, step_size as i64)?)?;
@@ -30,11 +32,16 @@ pub fn step_decay(init: f32, decay_rate: f32, step_size: u64) -> Result<Schedule
 /// `end + (init - end) * (1 + cos(pi * min(step, decay_steps) / decay_steps)) / 2`.
 pub fn cosine_decay(init: f32, decay_steps: u64, end: f32) -> Result<Schedule> {
     if decay_steps < 1 {
-        return Err(Error::InvalidArgument(format!("decay_steps must be greater than 0, but got {decay_steps}.")));
+        return Err(Error::InvalidArgument(format!(
+            "decay_steps must be greater than 0, but got {decay_steps}."
+        )));
     }
     Ok(Arc::new(move |s| {
         let s = f32_step(&ops::minimum(s, decay_steps as i64)?)?;
-        let c = ops::cos(&ops::multiply(&s, std::f32::consts::PI / decay_steps as f32)?)?;
+        let c = ops::cos(&ops::multiply(
+            &s,
+            std::f32::consts::PI / decay_steps as f32,
+        )?)?;
         let decay = ops::multiply(&ops::add(&c, 1.0)?, 0.5)?;
         ops::add(&ops::multiply(&decay, init - end)?, end)
     }))
@@ -43,7 +50,9 @@ pub fn cosine_decay(init: f32, decay_steps: u64, end: f32) -> Result<Schedule> {
 /// `init + min(step, steps) * (end - init) / steps` (a linear warm-up).
 pub fn linear_schedule(init: f32, end: f32, steps: u64) -> Result<Schedule> {
     if steps < 1 {
-        return Err(Error::InvalidArgument(format!("steps must be greater than 0, but got {steps}.")));
+        return Err(Error::InvalidArgument(format!(
+            "steps must be greater than 0, but got {steps}."
+        )));
     }
     Ok(Arc::new(move |s| {
         let s = f32_step(&ops::minimum(s, steps as i64)?)?;
@@ -54,7 +63,9 @@ pub fn linear_schedule(init: f32, end: f32, steps: u64) -> Result<Schedule> {
 /// Schedule `i` runs from `boundaries[i-1]` (with the step counted from that boundary).
 pub fn join_schedules(schedules: Vec<Schedule>, boundaries: Vec<u64>) -> Result<Schedule> {
     if schedules.is_empty() {
-        return Err(Error::InvalidArgument("Must provide at least 1 schedule to join.".into()));
+        return Err(Error::InvalidArgument(
+            "Must provide at least 1 schedule to join.".into(),
+        ));
     }
     if schedules.len() != boundaries.len() + 1 {
         return Err(Error::InvalidArgument(format!(

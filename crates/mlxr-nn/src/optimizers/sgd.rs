@@ -20,11 +20,25 @@ pub struct Sgd {
 
 impl Sgd {
     /// A new optimizer.
-    pub fn new(lr: impl Into<LearningRate>, momentum: f32, weight_decay: f32, dampening: f32, nesterov: bool) -> Result<Sgd> {
+    pub fn new(
+        lr: impl Into<LearningRate>,
+        momentum: f32,
+        weight_decay: f32,
+        dampening: f32,
+        nesterov: bool,
+    ) -> Result<Sgd> {
         if nesterov && (momentum <= 0.0 || dampening != 0.0) {
-            return Err(Error::InvalidArgument("Nesterov momentum requires a momentum and zero dampening.".into()));
+            return Err(Error::InvalidArgument(
+                "Nesterov momentum requires a momentum and zero dampening.".into(),
+            ));
         }
-        Ok(Sgd { base: OptimizerState::new(lr)?, momentum, weight_decay, dampening, nesterov })
+        Ok(Sgd {
+            base: OptimizerState::new(lr)?,
+            momentum,
+            weight_decay,
+            dampening,
+            nesterov,
+        })
     }
 }
 
@@ -38,14 +52,33 @@ impl Rule for Sgd {
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("v".to_string(), ops::zeros_like(p)?)].into())
     }
-    fn apply_single(&self, g: &Array, p: &Array, st: &mut ParamState, lr: &Array, _step: &Array) -> Result<Array> {
-        let g = if self.weight_decay != 0.0 { ops::add(g, &ops::multiply(p, self.weight_decay)?)? } else { g.clone() };
+    fn apply_single(
+        &self,
+        g: &Array,
+        p: &Array,
+        st: &mut ParamState,
+        lr: &Array,
+        _step: &Array,
+    ) -> Result<Array> {
+        let g = if self.weight_decay != 0.0 {
+            ops::add(g, &ops::multiply(p, self.weight_decay)?)?
+        } else {
+            g.clone()
+        };
         if self.momentum <= 0.0 {
             return ops::subtract(p, &ops::multiply(lr, &g)?);
         }
         let mut v = ops::multiply(&st["v"], self.momentum)?;
-        v = if self.dampening > 0.0 { ops::add(&v, &ops::multiply(&g, 1.0 - self.dampening)?)? } else { ops::add(&v, &g)? };
-        let update = if self.nesterov { ops::add(&g, &ops::multiply(&v, self.momentum)?)? } else { v.clone() };
+        v = if self.dampening > 0.0 {
+            ops::add(&v, &ops::multiply(&g, 1.0 - self.dampening)?)?
+        } else {
+            ops::add(&v, &g)?
+        };
+        let update = if self.nesterov {
+            ops::add(&g, &ops::multiply(&v, self.momentum)?)?
+        } else {
+            v.clone()
+        };
         st.insert("v".into(), v);
         ops::subtract(p, &ops::multiply(lr, &update)?)
     }

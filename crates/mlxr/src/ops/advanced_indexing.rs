@@ -168,7 +168,9 @@ pub fn get_item(a: &Array, idx: &[IndexArg]) -> Result<Array> {
     }
     // Move the broadcast block to where the first advanced index stood.
     let first = adv[0].0;
-    let before = (0..first).filter(|d| !adv.iter().any(|(p, _)| p == d)).count();
+    let before = (0..first)
+        .filter(|d| !adv.iter().any(|(p, _)| p == d))
+        .count();
     if before == 0 {
         return Ok(g);
     }

@@ -36,7 +36,12 @@ fn check_index_dtype(idx: &Array, op: &str) -> Result<()> {
 /// MLX's `gather`: for each position of the index arrays (broadcast together to shape
 /// `I`), the window of shape `slice_sizes` of `a` starting, on axis `axes[j]`, at
 /// `indices[j]` (and at 0 on other axes). Output shape: `I ++ slice_sizes`.
-pub fn gather(a: &Array, indices: &[Array], axes: &[isize], slice_sizes: &[usize]) -> Result<Array> {
+pub fn gather(
+    a: &Array,
+    indices: &[Array],
+    axes: &[isize],
+    slice_sizes: &[usize],
+) -> Result<Array> {
     if indices.len() != axes.len() {
         return Err(Error::InvalidArgument(format!(
             "[gather] {} index arrays were given for {} axes",
@@ -256,7 +261,14 @@ pub fn put_along_axis(
     values: impl ToOperand,
     axis: Option<isize>,
 ) -> Result<Array> {
-    scatter_axis_op(a, indices, values, axis, ScatterReduce::None, "put_along_axis")
+    scatter_axis_op(
+        a,
+        indices,
+        values,
+        axis,
+        ScatterReduce::None,
+        "put_along_axis",
+    )
 }
 
 /// MLX's `scatter_add_axis`: like [`put_along_axis`] but adds `values` (duplicates
@@ -267,7 +279,14 @@ pub fn scatter_add_axis(
     values: impl ToOperand,
     axis: Option<isize>,
 ) -> Result<Array> {
-    scatter_axis_op(a, indices, values, axis, ScatterReduce::Sum, "scatter_add_axis")
+    scatter_axis_op(
+        a,
+        indices,
+        values,
+        axis,
+        ScatterReduce::Sum,
+        "scatter_add_axis",
+    )
 }
 
 fn scatter_op(
@@ -348,27 +367,59 @@ fn scatter_op(
 /// `I ++ window`, one window entry per axis of `a`) is written starting at
 /// `indices[j][p]` on axis `axes[j]` (0 on other axes). With duplicate indices the last
 /// update (in row-major order of `I`) wins. Updates are cast to `a`'s dtype.
-pub fn scatter(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+pub fn scatter(
+    a: &Array,
+    indices: &[Array],
+    updates: impl ToOperand,
+    axes: &[isize],
+) -> Result<Array> {
     scatter_op(a, indices, updates, axes, ScatterReduce::None, "scatter")
 }
 
 /// Like [`scatter`], adding the updates (duplicates accumulate).
-pub fn scatter_add(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+pub fn scatter_add(
+    a: &Array,
+    indices: &[Array],
+    updates: impl ToOperand,
+    axes: &[isize],
+) -> Result<Array> {
     scatter_op(a, indices, updates, axes, ScatterReduce::Sum, "scatter_add")
 }
 
 /// Like [`scatter`], multiplying by the updates.
-pub fn scatter_prod(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
-    scatter_op(a, indices, updates, axes, ScatterReduce::Prod, "scatter_prod")
+pub fn scatter_prod(
+    a: &Array,
+    indices: &[Array],
+    updates: impl ToOperand,
+    axes: &[isize],
+) -> Result<Array> {
+    scatter_op(
+        a,
+        indices,
+        updates,
+        axes,
+        ScatterReduce::Prod,
+        "scatter_prod",
+    )
 }
 
 /// Like [`scatter`], keeping the maximum (`out > upd ? out : upd`, as MLX).
-pub fn scatter_max(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+pub fn scatter_max(
+    a: &Array,
+    indices: &[Array],
+    updates: impl ToOperand,
+    axes: &[isize],
+) -> Result<Array> {
     scatter_op(a, indices, updates, axes, ScatterReduce::Max, "scatter_max")
 }
 
 /// Like [`scatter`], keeping the minimum (`out < upd ? out : upd`, as MLX).
-pub fn scatter_min(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+pub fn scatter_min(
+    a: &Array,
+    indices: &[Array],
+    updates: impl ToOperand,
+    axes: &[isize],
+) -> Result<Array> {
     scatter_op(a, indices, updates, axes, ScatterReduce::Min, "scatter_min")
 }
 
@@ -385,7 +436,11 @@ pub(crate) fn slice_bounds(start: isize, stop: isize, step: isize, n: usize) -> 
     } else {
         let s = if start < 0 { start + n } else { start }.clamp(-1, n - 1);
         let e = if stop < 0 { stop + n } else { stop }.clamp(-1, n - 1);
-        let len = if s > e { (s - e + (-step) - 1) / (-step) } else { 0 };
+        let len = if s > e {
+            (s - e + (-step) - 1) / (-step)
+        } else {
+            0
+        };
         (s, len as usize)
     }
 }
@@ -453,27 +508,91 @@ pub fn slice_update(
     stop: &[isize],
     strides: &[isize],
 ) -> Result<Array> {
-    slice_update_op(a, update, start, stop, strides, ScatterReduce::None, "slice_update")
+    slice_update_op(
+        a,
+        update,
+        start,
+        stop,
+        strides,
+        ScatterReduce::None,
+        "slice_update",
+    )
 }
 
 /// Like [`slice_update`], adding `update` into the slice.
-pub fn slice_update_add(a: &Array, update: impl ToOperand, start: &[isize], stop: &[isize], strides: &[isize]) -> Result<Array> {
-    slice_update_op(a, update, start, stop, strides, ScatterReduce::Sum, "slice_update_add")
+pub fn slice_update_add(
+    a: &Array,
+    update: impl ToOperand,
+    start: &[isize],
+    stop: &[isize],
+    strides: &[isize],
+) -> Result<Array> {
+    slice_update_op(
+        a,
+        update,
+        start,
+        stop,
+        strides,
+        ScatterReduce::Sum,
+        "slice_update_add",
+    )
 }
 
 /// Like [`slice_update`], multiplying the slice by `update`.
-pub fn slice_update_prod(a: &Array, update: impl ToOperand, start: &[isize], stop: &[isize], strides: &[isize]) -> Result<Array> {
-    slice_update_op(a, update, start, stop, strides, ScatterReduce::Prod, "slice_update_prod")
+pub fn slice_update_prod(
+    a: &Array,
+    update: impl ToOperand,
+    start: &[isize],
+    stop: &[isize],
+    strides: &[isize],
+) -> Result<Array> {
+    slice_update_op(
+        a,
+        update,
+        start,
+        stop,
+        strides,
+        ScatterReduce::Prod,
+        "slice_update_prod",
+    )
 }
 
 /// Like [`slice_update`], keeping the maximum of the slice and `update`.
-pub fn slice_update_max(a: &Array, update: impl ToOperand, start: &[isize], stop: &[isize], strides: &[isize]) -> Result<Array> {
-    slice_update_op(a, update, start, stop, strides, ScatterReduce::Max, "slice_update_max")
+pub fn slice_update_max(
+    a: &Array,
+    update: impl ToOperand,
+    start: &[isize],
+    stop: &[isize],
+    strides: &[isize],
+) -> Result<Array> {
+    slice_update_op(
+        a,
+        update,
+        start,
+        stop,
+        strides,
+        ScatterReduce::Max,
+        "slice_update_max",
+    )
 }
 
 /// Like [`slice_update`], keeping the minimum of the slice and `update`.
-pub fn slice_update_min(a: &Array, update: impl ToOperand, start: &[isize], stop: &[isize], strides: &[isize]) -> Result<Array> {
-    slice_update_op(a, update, start, stop, strides, ScatterReduce::Min, "slice_update_min")
+pub fn slice_update_min(
+    a: &Array,
+    update: impl ToOperand,
+    start: &[isize],
+    stop: &[isize],
+    strides: &[isize],
+) -> Result<Array> {
+    slice_update_op(
+        a,
+        update,
+        start,
+        stop,
+        strides,
+        ScatterReduce::Min,
+        "slice_update_min",
+    )
 }
 
 /// Validate dynamic-slice axes and a start array with one integer per axis.
@@ -508,7 +627,12 @@ fn dynamic_axes(a: &Array, start: &Array, axes: &[isize], op: &str) -> Result<Ve
 /// of `a`, starting on `axes` at the positions held by the integer array `start` (one per
 /// axis; read at evaluation time; other axes start at 0). A negative start counts from
 /// the end; starts are clamped so the window fits (MLX does not check).
-pub fn slice_dynamic(a: &Array, start: &Array, axes: &[isize], slice_size: &[usize]) -> Result<Array> {
+pub fn slice_dynamic(
+    a: &Array,
+    start: &Array,
+    axes: &[isize],
+    slice_size: &[usize],
+) -> Result<Array> {
     let ax = dynamic_axes(a, start, axes, "slice")?;
     if slice_size.len() != a.ndim() {
         return Err(Error::InvalidArgument(format!(
@@ -598,15 +722,36 @@ pub fn kron(a: &Array, b: &Array) -> Result<Array> {
 }
 
 /// MLX's `.at[indices].subtract(updates)`: [`scatter_add`] of `-updates`.
-pub fn scatter_subtract(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+pub fn scatter_subtract(
+    a: &Array,
+    indices: &[Array],
+    updates: impl ToOperand,
+    axes: &[isize],
+) -> Result<Array> {
     let u = to_array(updates);
-    let u = if u.dtype() == Dtype::Bool { astype(&u, a.dtype())? } else { u };
-    scatter_op(a, indices, super::negative(&u)?, axes, ScatterReduce::Sum, "scatter_subtract")
+    let u = if u.dtype() == Dtype::Bool {
+        astype(&u, a.dtype())?
+    } else {
+        u
+    };
+    scatter_op(
+        a,
+        indices,
+        super::negative(&u)?,
+        axes,
+        ScatterReduce::Sum,
+        "scatter_subtract",
+    )
 }
 
 /// MLX's `.at[indices].divide(updates)`: [`scatter_prod`] by `1 / updates` (computed in
 /// floating point, then converted to `a`'s dtype, as MLX).
-pub fn scatter_divide(a: &Array, indices: &[Array], updates: impl ToOperand, axes: &[isize]) -> Result<Array> {
+pub fn scatter_divide(
+    a: &Array,
+    indices: &[Array],
+    updates: impl ToOperand,
+    axes: &[isize],
+) -> Result<Array> {
     let r = super::divide(1.0, to_array(updates))?;
     scatter_op(a, indices, r, axes, ScatterReduce::Prod, "scatter_divide")
 }

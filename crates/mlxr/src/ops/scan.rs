@@ -65,8 +65,22 @@ pub fn cumsum(a: &Array, axis: Option<isize>, reverse: bool, inclusive: bool) ->
 }
 
 /// [`cumsum`] computed in (and returning) `dtype`.
-pub fn cumsum_dtype(a: &Array, axis: Option<isize>, reverse: bool, inclusive: bool, dtype: Dtype) -> Result<Array> {
-    scan_op(a, axis, reverse, inclusive, ScanOp::Sum, Some(dtype), "cumsum")
+pub fn cumsum_dtype(
+    a: &Array,
+    axis: Option<isize>,
+    reverse: bool,
+    inclusive: bool,
+    dtype: Dtype,
+) -> Result<Array> {
+    scan_op(
+        a,
+        axis,
+        reverse,
+        inclusive,
+        ScanOp::Sum,
+        Some(dtype),
+        "cumsum",
+    )
 }
 
 /// Cumulative product along `axis`; see [`cumsum`] for the flags (bool stays bool).
@@ -75,8 +89,22 @@ pub fn cumprod(a: &Array, axis: Option<isize>, reverse: bool, inclusive: bool) -
 }
 
 /// [`cumprod`] computed in (and returning) `dtype`.
-pub fn cumprod_dtype(a: &Array, axis: Option<isize>, reverse: bool, inclusive: bool, dtype: Dtype) -> Result<Array> {
-    scan_op(a, axis, reverse, inclusive, ScanOp::Prod, Some(dtype), "cumprod")
+pub fn cumprod_dtype(
+    a: &Array,
+    axis: Option<isize>,
+    reverse: bool,
+    inclusive: bool,
+    dtype: Dtype,
+) -> Result<Array> {
+    scan_op(
+        a,
+        axis,
+        reverse,
+        inclusive,
+        ScanOp::Prod,
+        Some(dtype),
+        "cumprod",
+    )
 }
 
 /// Cumulative maximum along `axis` (NaN propagates; an exclusive scan starts from the
@@ -93,8 +121,21 @@ pub fn cummin(a: &Array, axis: Option<isize>, reverse: bool, inclusive: bool) ->
 
 /// Cumulative `log(sum(exp(a)))` along `axis` (integers and bool give float32; an
 /// exclusive scan starts from -inf).
-pub fn logcumsumexp(a: &Array, axis: Option<isize>, reverse: bool, inclusive: bool) -> Result<Array> {
-    scan_op(a, axis, reverse, inclusive, ScanOp::LogAddExp, None, "logcumsumexp")
+pub fn logcumsumexp(
+    a: &Array,
+    axis: Option<isize>,
+    reverse: bool,
+    inclusive: bool,
+) -> Result<Array> {
+    scan_op(
+        a,
+        axis,
+        reverse,
+        inclusive,
+        ScanOp::LogAddExp,
+        None,
+        "logcumsumexp",
+    )
 }
 
 /// The discrete linear convolution of two 1-D floating arrays (`np.convolve`; the
@@ -189,7 +230,12 @@ impl Array {
         cummin(self, axis, reverse, inclusive)
     }
     /// See [`logcumsumexp`].
-    pub fn logcumsumexp(&self, axis: Option<isize>, reverse: bool, inclusive: bool) -> Result<Array> {
+    pub fn logcumsumexp(
+        &self,
+        axis: Option<isize>,
+        reverse: bool,
+        inclusive: bool,
+    ) -> Result<Array> {
         logcumsumexp(self, axis, reverse, inclusive)
     }
 }

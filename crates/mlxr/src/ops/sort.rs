@@ -157,7 +157,11 @@ pub fn searchsorted(a: &Array, v: &Array, side: &str) -> Result<Array> {
 pub fn median(a: &Array, axes: Option<&[isize]>, keepdims: bool) -> Result<Array> {
     let all: Vec<isize> = (0..a.ndim() as isize).collect();
     let ax = super::normalize_axes(axes.unwrap_or(&all), a.ndim(), "median")?;
-    let dtype = if a.dtype().is_inexact() { a.dtype() } else { Dtype::Float32 };
+    let dtype = if a.dtype().is_inexact() {
+        a.dtype()
+    } else {
+        Dtype::Float32
+    };
     let keep: Vec<usize> = (0..a.ndim()).filter(|d| !ax.contains(d)).collect();
     let n: usize = ax.iter().map(|&d| a.shape()[d]).product();
     if n == 0 {
@@ -170,9 +174,8 @@ pub fn median(a: &Array, axes: Option<&[isize]>, keepdims: bool) -> Result<Array
     flat.push(n);
     let x = reshape_to(&super::transpose_axes(a, &perm)?, &flat)?;
     let s = sort(&x, Some(-1))?;
-    let pick = |i: usize| -> Result<Array> {
-        astype(&super::take_index(&s, i as i64, Some(-1))?, dtype)
-    };
+    let pick =
+        |i: usize| -> Result<Array> { astype(&super::take_index(&s, i as i64, Some(-1))?, dtype) };
     let mid = n / 2;
     let mut m = if n % 2 == 1 {
         pick(mid)?
@@ -193,4 +196,3 @@ pub fn median(a: &Array, axes: Option<&[isize]>, keepdims: bool) -> Result<Array
     }
     Ok(m)
 }
-

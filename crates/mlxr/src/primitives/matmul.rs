@@ -229,7 +229,12 @@ impl Primitive for AddMM {
     }
     #[cfg(feature = "cuda")]
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
-        crate::backend::cuda::matmul::matmul_gpu(self, inputs, outputs, Some((self.alpha, self.beta)))
+        crate::backend::cuda::matmul::matmul_gpu(
+            self,
+            inputs,
+            outputs,
+            Some((self.alpha, self.beta)),
+        )
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

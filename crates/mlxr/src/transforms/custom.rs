@@ -15,8 +15,9 @@ pub type VjpFn = Arc<dyn Fn(&[Array], &[Array], &[Array]) -> Result<Vec<Array>> 
 /// A user jvp: `(primals, tangents of every primal) -> tangents of every output`.
 pub type JvpFn = Arc<dyn Fn(&[Array], &[Array]) -> Result<Vec<Array>> + Send + Sync>;
 /// A user vmap: `(inputs, axes) -> (outputs, output axes)`.
-pub type VmapFn =
-    Arc<dyn Fn(&[Array], &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> + Send + Sync>;
+pub type VmapFn = Arc<
+    dyn Fn(&[Array], &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> + Send + Sync,
+>;
 
 /// A function with custom transformation rules (MLX's `mx.custom_function`). Rules not
 /// given fall back to transforming the function itself.
@@ -72,7 +73,10 @@ impl CustomFunction {
     /// Call the function: its outputs, wrapped so that transformations use the custom rules.
     pub fn call(&self, inputs: &[Array]) -> Result<Vec<Array>> {
         let outs = (self.fun)(inputs)?;
-        let specs = outs.iter().map(|o| (o.shape().to_vec(), o.dtype())).collect();
+        let specs = outs
+            .iter()
+            .map(|o| (o.shape().to_vec(), o.dtype()))
+            .collect();
         let mut all = inputs.to_vec();
         all.extend(outs.iter().cloned());
         let stream = outs
@@ -164,12 +168,17 @@ impl Primitive for CustomTransforms {
             None => Ok(super::jvp(|x| (self.f.fun)(x), ins, &full)?.1),
         }
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let n = self.num_inputs;
         match &self.f.vmap {
             Some(v) => v(&inputs[..n], &axes[..n]),
             None => {
-                let in_axes: Vec<Option<isize>> = axes[..n].iter().map(|a| a.map(|x| x as isize)).collect();
+                let in_axes: Vec<Option<isize>> =
+                    axes[..n].iter().map(|a| a.map(|x| x as isize)).collect();
                 let outs = super::vmap(|x| (self.f.fun)(x), &in_axes, &[Some(0)])(&inputs[..n])?;
                 let k = outs.len();
                 Ok((outs, vec![Some(0); k]))
@@ -190,12 +199,14 @@ pub fn checkpoint(
     let g = f.clone();
     let cf = CustomFunction {
         fun: f,
-        vjp: Some(Arc::new(move |primals: &[Array], cots: &[Array], _outs: &[Array]| {
-            // Make the recomputation wait for the cotangents, so the evaluator cannot run
-            // every block's recomputation early and keep all their intermediates alive.
-            let primals = depends(primals, cots);
-            Ok(super::vjp(|x| g(x), &primals, cots)?.1)
-        })),
+        vjp: Some(Arc::new(
+            move |primals: &[Array], cots: &[Array], _outs: &[Array]| {
+                // Make the recomputation wait for the cotangents, so the evaluator cannot run
+                // every block's recomputation early and keep all their intermediates alive.
+                let primals = depends(primals, cots);
+                Ok(super::vjp(|x| g(x), &primals, cots)?.1)
+            },
+        )),
         jvp: None,
         vmap: None,
     };
@@ -208,7 +219,10 @@ pub fn depends(inputs: &[Array], dependencies: &[Array]) -> Vec<Array> {
     if inputs.is_empty() {
         return vec![];
     }
-    let specs = inputs.iter().map(|a| (a.shape().to_vec(), a.dtype())).collect();
+    let specs = inputs
+        .iter()
+        .map(|a| (a.shape().to_vec(), a.dtype()))
+        .collect();
     let mut all = inputs.to_vec();
     all.extend(dependencies.iter().cloned());
     Array::new_multi(
@@ -243,7 +257,13 @@ impl Primitive for Depends {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_cpu(inputs, outputs)
     }
-    fn vjp(&self, primals: &[Array], cotangents: &[Array], argnums: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         argnums
             .iter()
             .map(|&i| {
@@ -263,7 +283,11 @@ impl Primitive for Depends {
             })
             .collect()
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let n = self.num_inputs;
         Ok((depends(&inputs[..n], &inputs[n..]), axes[..n].to_vec()))
     }

@@ -63,13 +63,23 @@ impl Primitive for Identity {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_cpu(inputs, outputs)
     }
-    fn vjp(&self, _: &[Array], cotangents: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangents: &[Array],
+        _: &[usize],
+        _: &[Array],
+    ) -> Result<Vec<Array>> {
         Ok(vec![cotangents[0].clone()])
     }
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         Ok(vec![tangents[0].clone()])
     }
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         Ok((vec![inputs[0].clone()], vec![axes[0]]))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
@@ -103,19 +113,28 @@ pub(crate) fn tape(outputs: &[Array], sources: &HashSet<u64>) -> Vec<Array> {
         if !visited.insert(o.id()) {
             continue;
         }
-        let ins = if sources.contains(&o.id()) { vec![] } else { o.inputs() };
+        let ins = if sources.contains(&o.id()) {
+            vec![]
+        } else {
+            o.inputs()
+        };
         stack.push((o.clone(), ins, 0));
         while let Some(top) = stack.last_mut() {
             if top.2 < top.1.len() {
                 let c = top.1[top.2].clone();
                 top.2 += 1;
                 if visited.insert(c.id()) {
-                    let ins = if sources.contains(&c.id()) { vec![] } else { c.inputs() };
+                    let ins = if sources.contains(&c.id()) {
+                        vec![]
+                    } else {
+                        c.inputs()
+                    };
                     stack.push((c, ins, 0));
                 }
             } else {
                 let (a, ins, _) = stack.pop().expect("non-empty");
-                let dep = sources.contains(&a.id()) || ins.iter().any(|i| depends.contains(&i.id()));
+                let dep =
+                    sources.contains(&a.id()) || ins.iter().any(|i| depends.contains(&i.id()));
                 if dep {
                     depends.insert(a.id());
                     let first = Array {

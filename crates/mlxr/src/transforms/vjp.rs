@@ -186,7 +186,9 @@ where
             &diff,
             |outs| {
                 let first = outs.first().ok_or_else(|| {
-                    Error::InvalidArgument("value_and_grad: the function returned no outputs".into())
+                    Error::InvalidArgument(
+                        "value_and_grad: the function returned no outputs".into(),
+                    )
                 })?;
                 if first.ndim() != 0 {
                     return Err(Error::Shape(format!(

@@ -99,7 +99,13 @@ where
                 Some(ax) => {
                     let mut shape = a.shape().to_vec();
                     shape.remove(*ax);
-                    let p = Array::new_node(shape, a.dtype(), Arc::new(Placeholder), vec![], a.stream());
+                    let p = Array::new_node(
+                        shape,
+                        a.dtype(),
+                        Arc::new(Placeholder),
+                        vec![],
+                        a.stream(),
+                    );
                     mapped.insert((p.id(), 0), (a.clone(), Some(*ax)));
                     placeholders.push(p);
                 }
@@ -127,11 +133,15 @@ where
                     }
                 }
             }
-            let prim = node
-                .primitive()
-                .ok_or_else(|| Error::Unsupported("vmap: a traced node lost its primitive".into()))?;
+            let prim = node.primitive().ok_or_else(|| {
+                Error::Unsupported("vmap: a traced node lost its primitive".into())
+            })?;
             let (vouts, vaxes) = prim.vmap(&ins, &in_ax)?;
-            for (o, (v, ax)) in node.siblings_and_self().iter().zip(vouts.into_iter().zip(vaxes)) {
+            for (o, (v, ax)) in node
+                .siblings_and_self()
+                .iter()
+                .zip(vouts.into_iter().zip(vaxes))
+            {
                 mapped.insert((o.id(), o.output_index()), (v, ax));
             }
         }

@@ -17,26 +17,49 @@ fn get_item_matches_numpy() {
         let cases: Vec<(&str, Vec<I>)> = vec![
             ("[[0, 2, -1]]", vec![ix(&[0, 2, -1], &[3])]),
             ("[:, [1, 3]]", vec![S::Full.into(), ix(&[1, 3], &[2])]),
-            ("[[0, 1], [2, 3]]", vec![ix(&[0, 1], &[2]), ix(&[2, 3], &[2])]),
+            (
+                "[[0, 1], [2, 3]]",
+                vec![ix(&[0, 1], &[2]), ix(&[2, 3], &[2])],
+            ),
             (
                 "[[[0], [1]], :, [1, 2, 3]]",
                 vec![ix(&[0, 1], &[2, 1]), S::Full.into(), ix(&[1, 2, 3], &[3])],
             ),
-            ("[1, :, [0, 2]]", vec![1.into(), S::Full.into(), ix(&[0, 2], &[2])]),
-            ("[:, 1, [0, 2]]", vec![S::Full.into(), 1.into(), ix(&[0, 2], &[2])]),
+            (
+                "[1, :, [0, 2]]",
+                vec![1.into(), S::Full.into(), ix(&[0, 2], &[2])],
+            ),
+            (
+                "[:, 1, [0, 2]]",
+                vec![S::Full.into(), 1.into(), ix(&[0, 2], &[2])],
+            ),
             (
                 "[None, [0, 1], ::2, 1:]",
-                vec![S::NewAxis.into(), ix(&[0, 1], &[2]), S::step(2).into(), S::range_step(Some(1), None, 1).into()],
+                vec![
+                    S::NewAxis.into(),
+                    ix(&[0, 1], &[2]),
+                    S::step(2).into(),
+                    S::range_step(Some(1), None, 1).into(),
+                ],
             ),
             ("[..., [2, 0]]", vec![S::Ellipsis.into(), ix(&[2, 0], &[2])]),
-            ("[::-1, [1, 1, 1]]", vec![S::step(-1).into(), ix(&[1, 1, 1], &[3])]),
-            ("[[[1, 2], [3, 0]], -1]", vec![ix(&[1, 2, 3, 0], &[2, 2]), (-1).into()]),
+            (
+                "[::-1, [1, 1, 1]]",
+                vec![S::step(-1).into(), ix(&[1, 1, 1], &[3])],
+            ),
+            (
+                "[[[1, 2], [3, 0]], -1]",
+                vec![ix(&[1, 2, 3, 0], &[2, 2]), (-1).into()],
+            ),
             ("[[], 2]", vec![ix(&[], &[0]), 2.into()]),
             ("[1:3, 2]", vec![S::range(1, 3).into(), 2.into()]),
         ];
         let mut refs = Vec::new();
         for (src, _) in &cases {
-            refs.push((format!("out = [a{src}, t{src}]"), vec![("a", &a), ("t", &at)]));
+            refs.push((
+                format!("out = [a{src}, t{src}]"),
+                vec![("a", &a), ("t", &at)],
+            ));
         }
         let want = numpy_batch(&refs);
         for ((src, idx), w) in cases.iter().zip(&want) {
@@ -59,10 +82,14 @@ fn at_updates_match_numpy() {
             a.at(&[dup.clone()]).divide(&v).unwrap(),
             a.at(&[dup.clone()]).maximum(&v).unwrap(),
             a.at(&[dup.clone()]).minimum(&v).unwrap(),
-            a.at(&[S::Full.into(), ix(&[1, 1, 2], &[3])]).add(1.0).unwrap(),
+            a.at(&[S::Full.into(), ix(&[1, 1, 2], &[3])])
+                .add(1.0)
+                .unwrap(),
             a.at(&[S::step(2).into(), 3.into()]).set(7.0).unwrap(),
             ops::set_item(&a, &[ix(&[4, 0], &[2]), ix(&[1, 2], &[2])], -1.0).unwrap(),
-            a.at(&[S::step(-1).into(), ix(&[0], &[1])]).add(&rand(&[5, 1], Dtype::Float32, 0.0, 1.0, 9)).unwrap(),
+            a.at(&[S::step(-1).into(), ix(&[0], &[1])])
+                .add(&rand(&[5, 1], Dtype::Float32, 0.0, 1.0, 9))
+                .unwrap(),
         ];
         let extra = rand(&[5, 1], Dtype::Float32, 0.0, 1.0, 9);
         let want = numpy_batch(&[(
@@ -90,13 +117,26 @@ fn advanced_index_errors() {
     let e = ops::get_item(&a, &[mask]).unwrap_err().to_string();
     assert!(e.contains("boolean"), "{e}");
     let f = I::Array(Array::from_slice(&[0.0f32], &[1]).unwrap());
-    assert!(ops::get_item(&a, &[f]).unwrap_err().to_string().contains("integral"));
-    let e = ops::get_item(&a, &[0.into(), 0.into(), ix(&[0], &[1])]).unwrap_err().to_string();
+    assert!(ops::get_item(&a, &[f])
+        .unwrap_err()
+        .to_string()
+        .contains("integral"));
+    let e = ops::get_item(&a, &[0.into(), 0.into(), ix(&[0], &[1])])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("too many indices"), "{e}");
-    let e = ops::get_item(&a, &[5.into(), ix(&[0], &[1])]).unwrap_err().to_string();
+    let e = ops::get_item(&a, &[5.into(), ix(&[0], &[1])])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("out of bounds"), "{e}");
-    let e = ops::get_item(&a, &[ix(&[0, 1], &[2]), ix(&[0, 1, 2], &[3])]).unwrap_err().to_string();
+    let e = ops::get_item(&a, &[ix(&[0, 1], &[2]), ix(&[0, 1, 2], &[3])])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("broadcast"), "{e}");
-    let e = a.at(&[ix(&[0, 1], &[2])]).add(&rand(&[3, 4], Dtype::Float32, 0.0, 1.0, 6)).unwrap_err().to_string();
+    let e = a
+        .at(&[ix(&[0, 1], &[2])])
+        .add(&rand(&[3, 4], Dtype::Float32, 0.0, 1.0, 6))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cannot be broadcast"), "{e}");
 }

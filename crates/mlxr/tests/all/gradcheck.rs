@@ -40,7 +40,10 @@ fn to_f64(a: &Array) -> Vec<f64> {
 
 fn perturbed(x: &Array, dir: &[f64], h: f64) -> Array {
     let v: Vec<f64> = to_f64(x).iter().zip(dir).map(|(a, d)| a + h * d).collect();
-    Array::from_slice(&v, x.shape()).unwrap().astype(x.dtype()).unwrap()
+    Array::from_slice(&v, x.shape())
+        .unwrap()
+        .astype(x.dtype())
+        .unwrap()
 }
 
 /// Deterministic pseudo-random values in [-1, 1).
@@ -83,7 +86,9 @@ pub fn check_tol(what: &str, f: F, inputs: &[Array], h: f64, rtol: f64, atol: f6
     let outs = f(inputs).unwrap_or_else(|e| panic!("{what}: forward: {e}"));
     GRAD_CHECKED.lock().unwrap().extend(graph_names(&outs));
     mlxr::eval(&outs).unwrap();
-    let diff: Vec<usize> = (0..inputs.len()).filter(|&i| is_float(&inputs[i])).collect();
+    let diff: Vec<usize> = (0..inputs.len())
+        .filter(|&i| is_float(&inputs[i]))
+        .collect();
     // Differentiate only the float inputs; the others stay captured constants.
     let g = |xs: &[Array]| -> Result<Vec<Array>> {
         let mut full = inputs.to_vec();
@@ -94,9 +99,16 @@ pub fn check_tol(what: &str, f: F, inputs: &[Array], h: f64, rtol: f64, atol: f6
     };
     let primals: Vec<Array> = diff.iter().map(|&i| inputs[i].clone()).collect();
     let eval_at = |xs: &[Array]| -> Vec<Vec<f64>> {
-        g(xs).unwrap()
+        g(xs)
+            .unwrap()
             .iter()
-            .map(|o| if is_float(o) { to_f64(o) } else { vec![0.0; o.size()] })
+            .map(|o| {
+                if is_float(o) {
+                    to_f64(o)
+                } else {
+                    vec![0.0; o.size()]
+                }
+            })
             .collect()
     };
 
@@ -116,9 +128,22 @@ pub fn check_tol(what: &str, f: F, inputs: &[Array], h: f64, rtol: f64, atol: f6
         })
         .collect();
     let (_, grads) = mlxr::vjp(g, &primals, &cots).unwrap_or_else(|e| panic!("{what}: vjp: {e}"));
-    let cotv: Vec<Vec<f64>> = cots.iter().map(|c| if is_float(c) { to_f64(c) } else { vec![0.0; c.size()] }).collect();
+    let cotv: Vec<Vec<f64>> = cots
+        .iter()
+        .map(|c| {
+            if is_float(c) {
+                to_f64(c)
+            } else {
+                vec![0.0; c.size()]
+            }
+        })
+        .collect();
     for (pi, p) in primals.iter().enumerate() {
-        assert_eq!(grads[pi].shape(), p.shape(), "{what}: vjp shape of input {pi}");
+        assert_eq!(
+            grads[pi].shape(),
+            p.shape(),
+            "{what}: vjp shape of input {pi}"
+        );
         let mut fd = vec![0.0; p.size()];
         for (j, v) in fd.iter_mut().enumerate() {
             let mut e = vec![0.0; p.size()];
@@ -132,27 +157,64 @@ pub fn check_tol(what: &str, f: F, inputs: &[Array], h: f64, rtol: f64, atol: f6
                 .iter()
                 .zip(&fm)
                 .zip(&cotv)
-                .map(|((a, b), c)| a.iter().zip(b).zip(c).map(|((a, b), c)| c * (a - b) / (2.0 * h)).sum::<f64>())
+                .map(|((a, b), c)| {
+                    a.iter()
+                        .zip(b)
+                        .zip(c)
+                        .map(|((a, b), c)| c * (a - b) / (2.0 * h))
+                        .sum::<f64>()
+                })
                 .sum();
         }
-        close(&to_f64(&grads[pi]), &fd, rtol, atol, &format!("{what}: vjp of input {pi}"));
+        close(
+            &to_f64(&grads[pi]),
+            &fd,
+            rtol,
+            atol,
+            &format!("{what}: vjp of input {pi}"),
+        );
     }
 
     // jvp against (f(x + h t) - f(x - h t)) / 2h.
-    let tans_v: Vec<Vec<f64>> = primals.iter().enumerate().map(|(i, p)| noise(p.size(), 101 + i as u64)).collect();
+    let tans_v: Vec<Vec<f64>> = primals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| noise(p.size(), 101 + i as u64))
+        .collect();
     let tans: Vec<Array> = primals
         .iter()
         .zip(&tans_v)
-        .map(|(p, t)| Array::from_slice(t, p.shape()).unwrap().astype(p.dtype()).unwrap())
+        .map(|(p, t)| {
+            Array::from_slice(t, p.shape())
+                .unwrap()
+                .astype(p.dtype())
+                .unwrap()
+        })
         .collect();
     let (_, jt) = mlxr::jvp(g, &primals, &tans).unwrap_or_else(|e| panic!("{what}: jvp: {e}"));
-    let xp: Vec<Array> = primals.iter().zip(&tans_v).map(|(p, t)| perturbed(p, t, h)).collect();
-    let xm: Vec<Array> = primals.iter().zip(&tans_v).map(|(p, t)| perturbed(p, t, -h)).collect();
+    let xp: Vec<Array> = primals
+        .iter()
+        .zip(&tans_v)
+        .map(|(p, t)| perturbed(p, t, h))
+        .collect();
+    let xm: Vec<Array> = primals
+        .iter()
+        .zip(&tans_v)
+        .map(|(p, t)| perturbed(p, t, -h))
+        .collect();
     let (fp, fm) = (eval_at(&xp), eval_at(&xm));
     for (k, o) in outs.iter().enumerate() {
         assert_eq!(jt[k].shape(), o.shape(), "{what}: jvp shape of output {k}");
-        let fd: Vec<f64> = fp[k].iter().zip(&fm[k]).map(|(a, b)| (a - b) / (2.0 * h)).collect();
-        let got = if is_float(&jt[k]) || jt[k].dtype().is_inexact() { to_f64(&jt[k]) } else { vec![0.0; o.size()] };
+        let fd: Vec<f64> = fp[k]
+            .iter()
+            .zip(&fm[k])
+            .map(|(a, b)| (a - b) / (2.0 * h))
+            .collect();
+        let got = if is_float(&jt[k]) || jt[k].dtype().is_inexact() {
+            to_f64(&jt[k])
+        } else {
+            vec![0.0; o.size()]
+        };
         close(&got, &fd, rtol, atol, &format!("{what}: jvp of output {k}"));
     }
 }
@@ -170,21 +232,35 @@ pub fn check_vmap(what: &str, f: F, inputs: &[Array], in_axes: &[Option<isize>])
         .expect("one mapped input");
     let mut per: Vec<Vec<Array>> = vec![Vec::new(); outs.len()];
     for b in 0..n {
-        for (k, o) in f(&unmapped(inputs, in_axes, b)).unwrap().into_iter().enumerate() {
+        for (k, o) in f(&unmapped(inputs, in_axes, b))
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
             per[k].push(o);
         }
     }
-    let got = mlxr::vmap(f, in_axes, &[Some(0)])(inputs).unwrap_or_else(|e| panic!("{what}: vmap: {e}"));
+    let got =
+        mlxr::vmap(f, in_axes, &[Some(0)])(inputs).unwrap_or_else(|e| panic!("{what}: vmap: {e}"));
     assert_eq!(got.len(), outs.len(), "{what}: vmap output count");
     for (k, g) in got.iter().enumerate() {
         let want = ops::stack(&per[k], 0).unwrap();
         assert_eq!(g.shape(), want.shape(), "{what}: vmap shape of output {k}");
         assert_eq!(g.dtype(), want.dtype(), "{what}: vmap dtype of output {k}");
         if want.dtype().is_inexact() && want.dtype() != Dtype::Complex64 {
-            close(&to_f64(g), &to_f64(&want), 1e-9, 1e-12, &format!("{what}: vmap output {k}"));
+            close(
+                &to_f64(g),
+                &to_f64(&want),
+                1e-9,
+                1e-12,
+                &format!("{what}: vmap output {k}"),
+            );
         } else {
             assert!(
-                ops::array_equal(g, &want, true).unwrap().item::<bool>().unwrap(),
+                ops::array_equal(g, &want, true)
+                    .unwrap()
+                    .item::<bool>()
+                    .unwrap(),
                 "{what}: vmap output {k}: got {g}, want {want}"
             );
         }

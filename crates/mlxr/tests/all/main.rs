@@ -4,6 +4,7 @@
 mod common;
 mod gradcheck;
 
+mod advanced_indexing;
 mod binary;
 mod composite;
 mod core;
@@ -15,19 +16,18 @@ mod cuda_nvrtc;
 #[cfg(feature = "cuda")]
 mod cuda_ops;
 mod einsum;
+mod indexing;
 mod io;
 mod matmul;
-mod reduce;
-mod shape;
-mod slicing;
-mod ternary;
-mod unary;
-mod indexing;
 mod random;
-mod scan;
-mod sort;
+mod reduce;
 mod rules_elementwise;
 mod rules_structural;
+mod scan;
+mod shape;
+mod slicing;
+mod sort;
+mod ternary;
 mod transforms;
 mod transforms_walk;
-mod advanced_indexing;
+mod unary;

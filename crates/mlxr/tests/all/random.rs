@@ -18,7 +18,10 @@ struct Case {
 
 impl Case {
     fn get(&self, k: &str) -> &str {
-        self.p.get(k).map(|s| s.as_str()).unwrap_or_else(|| panic!("{} has no {k}", self.func))
+        self.p
+            .get(k)
+            .map(|s| s.as_str())
+            .unwrap_or_else(|| panic!("{} has no {k}", self.func))
     }
     fn f(&self, k: &str) -> f32 {
         self.get(k).parse().unwrap()
@@ -85,10 +88,16 @@ fn run_case(c: &Case) -> Option<Array> {
     Some(match c.func.as_str() {
         "key" => random::key(c.get("seed").parse().unwrap()),
         "split" => random::split(k.unwrap(), c.i("num") as usize).unwrap(),
-        "uniform" => random::uniform(c.f("low"), c.f("high"), &c.shape("shape"), f32dt(c), k).unwrap(),
-        "normal" => random::normal(&c.shape("shape"), f32dt(c), c.f("loc"), c.f("scale"), k).unwrap(),
+        "uniform" => {
+            random::uniform(c.f("low"), c.f("high"), &c.shape("shape"), f32dt(c), k).unwrap()
+        }
+        "normal" => {
+            random::normal(&c.shape("shape"), f32dt(c), c.f("loc"), c.f("scale"), k).unwrap()
+        }
         "gumbel" => random::gumbel(&c.shape("shape"), f32dt(c), k).unwrap(),
-        "laplace" => random::laplace(&c.shape("shape"), f32dt(c), c.f("loc"), c.f("scale"), k).unwrap(),
+        "laplace" => {
+            random::laplace(&c.shape("shape"), f32dt(c), c.f("loc"), c.f("scale"), k).unwrap()
+        }
         "truncated_normal" => random::truncated_normal(
             c.f("lower"),
             c.f("upper"),
@@ -101,7 +110,9 @@ fn run_case(c: &Case) -> Option<Array> {
             let p = Array::scalar(c.f("p")).astype(c.dtype("pdtype")).unwrap();
             random::bernoulli(&p, Some(&c.shape("shape")), k).unwrap()
         }
-        "randint" => random::randint(c.i("low"), c.i("high"), &c.shape("shape"), f32dt(c), k).unwrap(),
+        "randint" => {
+            random::randint(c.i("low"), c.i("high"), &c.shape("shape"), f32dt(c), k).unwrap()
+        }
         "permutation" => random::permutation(c.i("n") as usize, k).unwrap(),
         "permutation_of" => {
             let x = Array::from_slice(&(0..24).collect::<Vec<i32>>(), &[2, 3, 4]).unwrap();
@@ -111,7 +122,13 @@ fn run_case(c: &Case) -> Option<Array> {
             // NumPy's linspace(-2, 2, 24) in float32: i * (4 / 23) - 2 in f64, last = 2.
             let step = 4.0f64 / 23.0;
             let v: Vec<f32> = (0..24)
-                .map(|i| if i == 23 { 2.0 } else { (i as f64 * step - 2.0) as f32 })
+                .map(|i| {
+                    if i == 23 {
+                        2.0
+                    } else {
+                        (i as f64 * step - 2.0) as f32
+                    }
+                })
                 .collect();
             let mut l = Array::from_slice(&v, &[2, 3, 4]).unwrap();
             if c.p.contains_key("ldtype") {
@@ -194,7 +211,13 @@ fn matches_mlx_bit_for_bit() {
         }
         checked += 1;
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), checked + failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        checked + failures.len(),
+        failures.join("\n")
+    );
     assert!(checked > 1000, "only {checked} cases");
 }
 
@@ -217,13 +240,15 @@ fn global_key_sequence_matches_mlx() {
 #[test]
 fn multivariate_normal_matches_mlx_to_rounding() {
     let mean = Array::from_slice(&[1.0f32, -2.0, 0.5], &[3]).unwrap();
-    let cov = Array::from_slice(&[2.0f32, 0.5, 0.1, 0.5, 1.0, 0.3, 0.1, 0.3, 0.5], &[3, 3]).unwrap();
+    let cov =
+        Array::from_slice(&[2.0f32, 0.5, 0.1, 0.5, 1.0, 0.3, 0.1, 0.3, 0.5], &[3, 3]).unwrap();
     let mut n = 0;
     for c in cases() {
         if c.func != "multivariate_normal" {
             continue;
         }
-        let got = random::multivariate_normal(&mean, &cov, &[6], Dtype::Float32, Some(&c.key())).unwrap();
+        let got =
+            random::multivariate_normal(&mean, &cov, &[6], Dtype::Float32, Some(&c.key())).unwrap();
         let (want, dt, shape) = c.expected();
         let want = Array::from_bytes(&want, &shape, dt).unwrap();
         assert_close(&got, &want, 1e-5, 1e-5, &c.desc());
@@ -250,7 +275,9 @@ fn bits_match_mlx_cpp() {
         (
             4,
             7,
-            &[2285895361, 1501764800, 1518642379, 3098264785, 433833334, 4221794875, 839183663],
+            &[
+                2285895361, 1501764800, 1518642379, 3098264785, 433833334, 4221794875, 839183663,
+            ],
         ),
     ];
     for &(w, n, vals) in want {
@@ -281,22 +308,37 @@ fn statistics_over_a_million_samples() {
     let n = 1_000_000;
     let u = random::uniform(-1.0, 3.0, &[n], Dtype::Float32, Some(&k)).unwrap();
     let (m, v) = mean_var(&u);
-    assert!((m - 1.0).abs() < 0.01 && (v - 16.0 / 12.0).abs() < 0.01, "uniform {m} {v}");
+    assert!(
+        (m - 1.0).abs() < 0.01 && (v - 16.0 / 12.0).abs() < 0.01,
+        "uniform {m} {v}"
+    );
     let vals = u.to_vec::<f32>().unwrap();
     assert!(vals.iter().all(|&x| (-1.0..3.0).contains(&x)));
     let z = random::normal(&[n], Dtype::Float32, 2.0, 3.0, Some(&k)).unwrap();
     let (m, v) = mean_var(&z);
-    assert!((m - 2.0).abs() < 0.01 && (v - 9.0).abs() < 0.05, "normal {m} {v}");
+    assert!(
+        (m - 2.0).abs() < 0.01 && (v - 9.0).abs() < 0.05,
+        "normal {m} {v}"
+    );
     let zb = random::normal(&[n], Dtype::Bfloat16, 0.0, 1.0, Some(&k)).unwrap();
     let (m, v) = mean_var(&zb);
-    assert!(m.abs() < 0.01 && (v - 1.0).abs() < 0.02, "normal bf16 {m} {v}");
+    assert!(
+        m.abs() < 0.01 && (v - 1.0).abs() < 0.02,
+        "normal bf16 {m} {v}"
+    );
     let g = random::gumbel(&[n], Dtype::Float32, Some(&k)).unwrap();
     let (m, v) = mean_var(&g);
     let pi2_6 = std::f64::consts::PI.powi(2) / 6.0;
-    assert!((m - 0.5772156649).abs() < 0.01 && (v - pi2_6).abs() < 0.02, "gumbel {m} {v}");
+    assert!(
+        (m - 0.5772156649).abs() < 0.01 && (v - pi2_6).abs() < 0.02,
+        "gumbel {m} {v}"
+    );
     let l = random::laplace(&[n], Dtype::Float32, 0.5, 2.0, Some(&k)).unwrap();
     let (m, v) = mean_var(&l);
-    assert!((m - 0.5).abs() < 0.02 && (v - 8.0).abs() < 0.1, "laplace {m} {v}");
+    assert!(
+        (m - 0.5).abs() < 0.02 && (v - 8.0).abs() < 0.1,
+        "laplace {m} {v}"
+    );
     let t = random::truncated_normal(-1.0, 2.0, Some(&[n]), Dtype::Float32, Some(&k)).unwrap();
     let tv = t.to_vec::<f32>().unwrap();
     assert!(tv.iter().all(|&x| (-1.0..=2.0).contains(&x)));
@@ -307,7 +349,10 @@ fn statistics_over_a_million_samples() {
     let rv = r.to_vec::<i32>().unwrap();
     assert!(rv.iter().all(|&x| (-5..5).contains(&x)));
     let (m, v) = mean_var(&r);
-    assert!((m + 0.5).abs() < 0.02 && (v - 8.25).abs() < 0.05, "randint {m} {v}");
+    assert!(
+        (m + 0.5).abs() < 0.02 && (v - 8.25).abs() < 0.05,
+        "randint {m} {v}"
+    );
     let b = random::bernoulli(0.3, Some(&[n]), Some(&k)).unwrap();
     let (m, _) = mean_var(&b);
     assert!((m - 0.3).abs() < 0.005, "bernoulli {m}");
@@ -318,7 +363,10 @@ fn statistics_over_a_million_samples() {
     let z: f64 = (0..3).map(|i| (i as f64).exp()).sum();
     for i in 0..3u32 {
         let f = cv.iter().filter(|&&x| x == i).count() as f64 / cv.len() as f64;
-        assert!((f - (i as f64).exp() / z).abs() < 0.005, "categorical {i} {f}");
+        assert!(
+            (f - (i as f64).exp() / z).abs() < 0.005,
+            "categorical {i} {f}"
+        );
     }
     // Permutations are permutations.
     let p = random::permutation(1000, Some(&k)).unwrap();
@@ -335,10 +383,19 @@ fn statistics_over_a_million_samples() {
         sv.iter().step_by(2).sum::<f64>() / m as f64,
         sv.iter().skip(1).step_by(2).sum::<f64>() / m as f64,
     );
-    let c01 = (0..m).map(|i| (sv[2 * i] - m0) * (sv[2 * i + 1] - m1)).sum::<f64>() / m as f64;
+    let c01 = (0..m)
+        .map(|i| (sv[2 * i] - m0) * (sv[2 * i + 1] - m1))
+        .sum::<f64>()
+        / m as f64;
     let c00 = (0..m).map(|i| (sv[2 * i] - m0).powi(2)).sum::<f64>() / m as f64;
-    assert!((m0 - 1.0).abs() < 0.02 && (m1 + 1.0).abs() < 0.02, "mvn mean {m0} {m1}");
-    assert!((c01 - 0.8).abs() < 0.03 && (c00 - 2.0).abs() < 0.04, "mvn cov {c00} {c01}");
+    assert!(
+        (m0 - 1.0).abs() < 0.02 && (m1 + 1.0).abs() < 0.02,
+        "mvn mean {m0} {m1}"
+    );
+    assert!(
+        (c01 - 0.8).abs() < 0.03 && (c00 - 2.0).abs() < 0.04,
+        "mvn cov {c00} {c01}"
+    );
 }
 
 #[test]
@@ -355,7 +412,12 @@ fn same_key_same_values_and_global_key_advances() {
     let x2 = random::uniform(0.0, 1.0, &[4], Dtype::Float32, None).unwrap();
     assert_eq!(x.to_vec::<f32>().unwrap(), x2.to_vec::<f32>().unwrap());
     // Empty shapes.
-    assert_eq!(random::uniform(0.0, 1.0, &[0, 3], Dtype::Float32, Some(&k)).unwrap().size(), 0);
+    assert_eq!(
+        random::uniform(0.0, 1.0, &[0, 3], Dtype::Float32, Some(&k))
+            .unwrap()
+            .size(),
+        0
+    );
     assert_eq!(random::permutation(0, Some(&k)).unwrap().size(), 0);
     assert_eq!(random::split(&k, 0).unwrap().shape(), &[0, 2]);
 }

@@ -14,7 +14,10 @@ fn v(a: &Array) -> Vec<f64> {
 fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}: got {got:?} want {want:?}");
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}: got {got:?} want {want:?}"
+        );
     }
 }
 
@@ -29,29 +32,45 @@ fn captured_arrays_are_constants() {
         Ok(vec![ops::sum(&y, None, false)?])
     };
     let g = mlxr::grad(f, &[0])(std::slice::from_ref(&x)).unwrap();
-    let want: Vec<f64> = v(&c_lazy).iter().zip(v(&c_eval)).map(|(a, b)| a * b).collect();
+    let want: Vec<f64> = v(&c_lazy)
+        .iter()
+        .zip(v(&c_eval))
+        .map(|(a, b)| a * b)
+        .collect();
     close(&v(&g[0]), &want, 1e-12, "grad with captured arrays");
     // The captured arrays are still usable and unchanged afterwards.
-    close(&v(&ops::multiply(&c_lazy, 1.0).unwrap()), &v(&c_lazy), 0.0, "captured array intact");
+    close(
+        &v(&ops::multiply(&c_lazy, 1.0).unwrap()),
+        &v(&c_lazy),
+        0.0,
+        "captured array intact",
+    );
 }
 
 #[test]
 fn several_outputs_and_argnums() {
     let x = r64(&[3], -1.0, 1.0, 4);
     let y = r64(&[3], -1.0, 1.0, 5);
-    let f = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::multiply(&a[0], &a[1])?, ops::sin(&a[0])?]) };
+    let f = |a: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![ops::multiply(&a[0], &a[1])?, ops::sin(&a[0])?])
+    };
     let c0 = r64(&[3], -1.0, 1.0, 6);
     let c1 = r64(&[3], -1.0, 1.0, 7);
     let (outs, g) = mlxr::vjp(f, &[x.clone(), y.clone()], &[c0.clone(), c1.clone()]).unwrap();
     assert_eq!(outs.len(), 2);
     let (xv, yv, c0v, c1v) = (v(&x), v(&y), v(&c0), v(&c1));
-    let gx: Vec<f64> = (0..3).map(|i| c0v[i] * yv[i] + c1v[i] * xv[i].cos()).collect();
+    let gx: Vec<f64> = (0..3)
+        .map(|i| c0v[i] * yv[i] + c1v[i] * xv[i].cos())
+        .collect();
     let gy: Vec<f64> = (0..3).map(|i| c0v[i] * xv[i]).collect();
     close(&v(&g[0]), &gx, 1e-12, "vjp x");
     close(&v(&g[1]), &gy, 1e-12, "vjp y");
     // grad with argnums [1] only, and value_and_grad's auxiliary outputs.
     let h = |a: &[Array]| -> Result<Vec<Array>> {
-        Ok(vec![ops::sum(&ops::multiply(&a[0], &a[1])?, None, false)?, ops::exp(&a[0])?])
+        Ok(vec![
+            ops::sum(&ops::multiply(&a[0], &a[1])?, None, false)?,
+            ops::exp(&a[0])?,
+        ])
     };
     let (vals, g) = mlxr::value_and_grad(h, &[1])(&[x.clone(), y.clone()]).unwrap();
     assert_eq!(vals.len(), 2);
@@ -70,25 +89,43 @@ fn higher_order_gradients() {
     let x = r64(&[5], -1.5, 1.5, 8);
     let cube = |a: &[Array]| -> Result<Vec<Array>> {
         let x3 = ops::multiply(&ops::multiply(&a[0], &a[0])?, &a[0])?;
-        Ok(vec![ops::sum(&ops::add(&x3, &ops::sin(&a[0])?)?, None, false)?])
+        Ok(vec![ops::sum(
+            &ops::add(&x3, &ops::sin(&a[0])?)?,
+            None,
+            false,
+        )?])
     };
     // d/dx sum(x^3 + sin x) = 3x^2 + cos x; second derivative (of the sum of the first) 6x - sin x.
     let g1 = mlxr::grad(cube, &[0]);
-    let sum_g1 = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&g1(a)?[0], None, false)?]) };
+    let sum_g1 =
+        |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&g1(a)?[0], None, false)?]) };
     let g2 = mlxr::grad(sum_g1, &[0])(std::slice::from_ref(&x)).unwrap();
     let want: Vec<f64> = v(&x).iter().map(|x| 6.0 * x - x.sin()).collect();
     close(&v(&g2[0]), &want, 1e-10, "grad of grad");
     // Third order: 6 - cos x.
     let g2f = |a: &[Array]| -> Result<Vec<Array>> {
-        Ok(vec![ops::sum(&mlxr::grad(sum_g1, &[0])(a)?[0], None, false)?])
+        Ok(vec![ops::sum(
+            &mlxr::grad(sum_g1, &[0])(a)?[0],
+            None,
+            false,
+        )?])
     };
     let g3 = mlxr::grad(g2f, &[0])(std::slice::from_ref(&x)).unwrap();
     let want: Vec<f64> = v(&x).iter().map(|x| 6.0 - x.cos()).collect();
     close(&v(&g3[0]), &want, 1e-10, "third order");
     // jvp of grad (forward-over-reverse) equals the Hessian-vector product.
     let t = r64(&[5], -1.0, 1.0, 9);
-    let (_, hv) = mlxr::jvp(|a: &[Array]| g1(a), std::slice::from_ref(&x), std::slice::from_ref(&t)).unwrap();
-    let want: Vec<f64> = v(&x).iter().zip(v(&t)).map(|(x, t)| (6.0 * x - x.sin()) * t).collect();
+    let (_, hv) = mlxr::jvp(
+        |a: &[Array]| g1(a),
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&t),
+    )
+    .unwrap();
+    let want: Vec<f64> = v(&x)
+        .iter()
+        .zip(v(&t))
+        .map(|(x, t)| (6.0 * x - x.sin()) * t)
+        .collect();
     close(&v(&hv[0]), &want, 1e-10, "jvp of grad");
 }
 
@@ -112,7 +149,11 @@ fn mlp_hessian_vector_products_match_finite_differences() {
     ];
     let loss = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![mlp_loss(p, &x, &y)?]) };
     let grad = mlxr::grad(loss, &[0, 1, 2, 3]);
-    let dirs: Vec<Array> = params.iter().enumerate().map(|(i, p)| r64(p.shape(), -1.0, 1.0, 20 + i as u64)).collect();
+    let dirs: Vec<Array> = params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| r64(p.shape(), -1.0, 1.0, 20 + i as u64))
+        .collect();
     // Reverse-over-reverse: grad of <grad(p), v>.
     let gv = |p: &[Array]| -> Result<Vec<Array>> {
         let g = grad(p)?;
@@ -137,9 +178,23 @@ fn mlp_hessian_vector_products_match_finite_differences() {
     };
     let (gp, gm) = (shifted(h), shifted(-h));
     for i in 0..4 {
-        let fd: Vec<f64> = v(&gp[i]).iter().zip(v(&gm[i])).map(|(a, b)| (a - b) / (2.0 * h)).collect();
-        close(&v(&hvp_rr[i]), &fd, 1e-6, &format!("reverse-over-reverse HVP, param {i}"));
-        close(&v(&hvp_fr[i]), &fd, 1e-6, &format!("forward-over-reverse HVP, param {i}"));
+        let fd: Vec<f64> = v(&gp[i])
+            .iter()
+            .zip(v(&gm[i]))
+            .map(|(a, b)| (a - b) / (2.0 * h))
+            .collect();
+        close(
+            &v(&hvp_rr[i]),
+            &fd,
+            1e-6,
+            &format!("reverse-over-reverse HVP, param {i}"),
+        );
+        close(
+            &v(&hvp_fr[i]),
+            &fd,
+            1e-6,
+            &format!("forward-over-reverse HVP, param {i}"),
+        );
     }
 }
 
@@ -149,9 +204,15 @@ fn vmap_of_grad_and_grad_of_vmap() {
     let w = r64(&[4], -1.0, 1.0, 30);
     let xs = r64(&[5, 4], -1.0, 1.0, 31);
     let f = |a: &[Array]| -> Result<Vec<Array>> {
-        Ok(vec![ops::sum(&ops::tanh(&ops::multiply(&a[0], &a[1])?)?, None, false)?])
+        Ok(vec![ops::sum(
+            &ops::tanh(&ops::multiply(&a[0], &a[1])?)?,
+            None,
+            false,
+        )?])
     };
-    let per_example = mlxr::vmap(mlxr::grad(f, &[0]), &[None, Some(0)], &[Some(0)])(&[w.clone(), xs.clone()]).unwrap();
+    let per_example =
+        mlxr::vmap(mlxr::grad(f, &[0]), &[None, Some(0)], &[Some(0)])(&[w.clone(), xs.clone()])
+            .unwrap();
     assert_eq!(per_example[0].shape(), &[5, 4]);
     for b in 0..5 {
         let xb = ops::take_index(&xs, b as i64, Some(0)).unwrap();
@@ -161,7 +222,8 @@ fn vmap_of_grad_and_grad_of_vmap() {
     }
     // grad of a vmapped function: d/dw sum_b f(w, x_b).
     let batched = mlxr::vmap(f, &[None, Some(0)], &[Some(0)]);
-    let total = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&batched(a)?[0], None, false)?]) };
+    let total =
+        |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&batched(a)?[0], None, false)?]) };
     let g = mlxr::grad(total, &[0])(&[w.clone(), xs.clone()]).unwrap();
     let want = ops::sum(&per_example[0], Some(&[0]), false).unwrap();
     close(&v(&g[0]), &v(&want), 1e-12, "grad of vmap");
@@ -170,11 +232,18 @@ fn vmap_of_grad_and_grad_of_vmap() {
     let b = r64(&[4], -1.0, 1.0, 33);
     let mul = |x: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::multiply(&x[0], &x[1])?]) };
     let inner = mlxr::vmap(mul, &[None, Some(0)], &[Some(0)]);
-    let outer = mlxr::vmap(|x: &[Array]| inner(x), &[Some(0), None], &[Some(0)])(&[a.clone(), b.clone()]).unwrap();
+    let outer =
+        mlxr::vmap(|x: &[Array]| inner(x), &[Some(0), None], &[Some(0)])(&[a.clone(), b.clone()])
+            .unwrap();
     let want = ops::outer(&a, &b).unwrap();
     close(&v(&outer[0]), &v(&want), 1e-12, "nested vmap");
     // out_axes = 1 and an output that does not depend on the mapped input.
-    let both = |x: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::exp(&x[0])?, ops::ones(&[2], Some(Dtype::Float32))?]) };
+    let both = |x: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![
+            ops::exp(&x[0])?,
+            ops::ones(&[2], Some(Dtype::Float32))?,
+        ])
+    };
     let r = mlxr::vmap(both, &[Some(0)], &[Some(1)])(std::slice::from_ref(&xs)).unwrap();
     assert_eq!(r[0].shape(), &[4, 5]);
     assert_eq!(r[1].shape(), &[2, 5]);
@@ -199,31 +268,57 @@ fn custom_function_rules_are_used() {
         .with_jvp(|_p, t| Ok(vec![ops::multiply(&t[0], 3.0)?]));
     let x = r64(&[3], -1.0, 1.0, 41);
     let out = cf.call(std::slice::from_ref(&x)).unwrap();
-    close(&v(&out[0]), &v(&ops::sin(&x).unwrap()), 1e-15, "custom forward");
-    let f = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&cf.call(a)?[0], None, false)?]) };
+    close(
+        &v(&out[0]),
+        &v(&ops::sin(&x).unwrap()),
+        1e-15,
+        "custom forward",
+    );
+    let f =
+        |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&cf.call(a)?[0], None, false)?]) };
     let g = mlxr::grad(f, &[0])(std::slice::from_ref(&x)).unwrap();
     close(&v(&g[0]), &[2.0, 2.0, 2.0], 0.0, "custom vjp");
     let t = r64(&[3], -1.0, 1.0, 42);
-    let (_, jt) = mlxr::jvp(|a: &[Array]| cf.call(a), std::slice::from_ref(&x), std::slice::from_ref(&t)).unwrap();
-    close(&v(&jt[0]), &v(&ops::multiply(&t, 3.0).unwrap()), 1e-15, "custom jvp");
+    let (_, jt) = mlxr::jvp(
+        |a: &[Array]| cf.call(a),
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&t),
+    )
+    .unwrap();
+    close(
+        &v(&jt[0]),
+        &v(&ops::multiply(&t, 3.0).unwrap()),
+        1e-15,
+        "custom jvp",
+    );
     // Without rules the function itself is transformed.
     let plain = mlxr::custom_function(|x: &[Array]| Ok(vec![ops::sin(&x[0])?]));
-    let f = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&plain.call(a)?[0], None, false)?]) };
+    let f = |a: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![ops::sum(&plain.call(a)?[0], None, false)?])
+    };
     let g = mlxr::grad(f, &[0])(std::slice::from_ref(&x)).unwrap();
     close(&v(&g[0]), &v(&ops::cos(&x).unwrap()), 1e-15, "fallback vjp");
     // A custom vmap rule.
     let cv = mlxr::custom_function(|x: &[Array]| Ok(vec![ops::exp(&x[0])?]))
         .with_vmap(|x, ax| Ok((vec![ops::negative(&x[0])?], vec![ax[0]])));
     let xs = r64(&[2, 3], -1.0, 1.0, 43);
-    let r = mlxr::vmap(|a: &[Array]| cv.call(a), &[Some(0)], &[Some(0)])(std::slice::from_ref(&xs)).unwrap();
-    close(&v(&r[0]), &v(&ops::negative(&xs).unwrap()), 0.0, "custom vmap");
+    let r = mlxr::vmap(|a: &[Array]| cv.call(a), &[Some(0)], &[Some(0)])(std::slice::from_ref(&xs))
+        .unwrap();
+    close(
+        &v(&r[0]),
+        &v(&ops::negative(&xs).unwrap()),
+        0.0,
+        "custom vmap",
+    );
 }
 
 #[test]
 fn checkpoint_gives_the_same_gradients() {
     let w = r64(&[4, 4], -0.5, 0.5, 44);
     let x = r64(&[3, 4], -1.0, 1.0, 45);
-    let layer = move |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::tanh(&ops::matmul(&a[0], &a[1])?)?]) };
+    let layer = move |a: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![ops::tanh(&ops::matmul(&a[0], &a[1])?)?])
+    };
     let ck = mlxr::checkpoint(layer);
     let f_plain = |a: &[Array]| -> Result<Vec<Array>> {
         let mut h = a[0].clone();
@@ -249,13 +344,23 @@ fn checkpoint_gives_the_same_gradients() {
 #[test]
 fn value_and_grad_over_a_tree_of_parameters() {
     let mut layer0 = Tree::dict();
-    layer0.insert("weight", r64(&[4, 5], -0.7, 0.7, 50).into()).unwrap();
-    layer0.insert("bias", r64(&[5], -0.2, 0.2, 51).into()).unwrap();
+    layer0
+        .insert("weight", r64(&[4, 5], -0.7, 0.7, 50).into())
+        .unwrap();
+    layer0
+        .insert("bias", r64(&[5], -0.2, 0.2, 51).into())
+        .unwrap();
     let mut layer1 = Tree::dict();
-    layer1.insert("weight", r64(&[5, 3], -0.7, 0.7, 52).into()).unwrap();
-    layer1.insert("bias", r64(&[3], -0.2, 0.2, 53).into()).unwrap();
+    layer1
+        .insert("weight", r64(&[5, 3], -0.7, 0.7, 52).into())
+        .unwrap();
+    layer1
+        .insert("bias", r64(&[3], -0.2, 0.2, 53).into())
+        .unwrap();
     let mut params = Tree::dict();
-    params.insert("layers", Tree::List(vec![layer0, layer1])).unwrap();
+    params
+        .insert("layers", Tree::List(vec![layer0, layer1]))
+        .unwrap();
     params.insert("step", Array::scalar(3i32).into()).unwrap();
     let x = r64(&[6, 4], -1.0, 1.0, 54);
     let y = r64(&[6, 3], -1.0, 1.0, 55);
@@ -280,8 +385,25 @@ fn value_and_grad_over_a_tree_of_parameters() {
     let (pv, pg) = mlxr::value_and_grad(plain, &[0, 1, 2, 3])(&flat).unwrap();
     close(&v(&vals[0]), &v(&pv[0]), 1e-15, "tree value");
     let paths: Vec<String> = tree_flatten(&grads).into_iter().map(|(p, _)| p).collect();
-    assert_eq!(paths, ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "step"]);
-    for (i, p) in ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"].iter().enumerate() {
+    assert_eq!(
+        paths,
+        [
+            "layers.0.weight",
+            "layers.0.bias",
+            "layers.1.weight",
+            "layers.1.bias",
+            "step"
+        ]
+    );
+    for (i, p) in [
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.1.weight",
+        "layers.1.bias",
+    ]
+    .iter()
+    .enumerate()
+    {
         close(&v(&leaf(&grads, p)), &v(&pg[i]), 1e-15, p);
     }
     assert_eq!(v(&leaf(&grads, "step")), [0.0], "integer leaf is constant");
@@ -299,7 +421,16 @@ fn tree_utilities() {
     let back: Vec<String> = tree_flatten(&t).into_iter().map(|(p, _)| p).collect();
     assert_eq!(back, ["a.0.w", "a.1.w", "b"]);
     let doubled = tree_map(&t, &mut |a| ops::multiply(a, 2.0)).unwrap();
-    assert_eq!(doubled.get_path("a.1.w").unwrap().as_array().unwrap().item::<f32>().unwrap(), 4.0);
+    assert_eq!(
+        doubled
+            .get_path("a.1.w")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .item::<f32>()
+            .unwrap(),
+        4.0
+    );
     let mut seen = Vec::new();
     tree_map_with_path(&t, &mut |p, a| {
         seen.push(p.to_string());
@@ -315,32 +446,52 @@ fn transformation_errors() {
     let x = r64(&[3], -1.0, 1.0, 60);
     let i = Array::from_slice(&[1i32, 2, 3], &[3]).unwrap();
     let sum = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::sum(&a[0], None, false)?]) };
-    let e = mlxr::grad(sum, &[0])(std::slice::from_ref(&i)).unwrap_err().to_string();
+    let e = mlxr::grad(sum, &[0])(std::slice::from_ref(&i))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("integer"), "{e}");
-    let e = mlxr::grad(sum, &[1])(std::slice::from_ref(&x)).unwrap_err().to_string();
+    let e = mlxr::grad(sum, &[1])(std::slice::from_ref(&x))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("out of range"), "{e}");
     let id = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::exp(&a[0])?]) };
-    let e = mlxr::grad(id, &[0])(std::slice::from_ref(&x)).unwrap_err().to_string();
+    let e = mlxr::grad(id, &[0])(std::slice::from_ref(&x))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("scalar"), "{e}");
-    let e = mlxr::vjp(id, std::slice::from_ref(&x), &[r64(&[4], 0.0, 1.0, 1)]).unwrap_err().to_string();
+    let e = mlxr::vjp(id, std::slice::from_ref(&x), &[r64(&[4], 0.0, 1.0, 1)])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cotangent shape"), "{e}");
-    let e = mlxr::vjp(id, std::slice::from_ref(&x), &[]).unwrap_err().to_string();
+    let e = mlxr::vjp(id, std::slice::from_ref(&x), &[])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cotangents"), "{e}");
-    let e = mlxr::jvp(id, std::slice::from_ref(&x), &[r64(&[2], 0.0, 1.0, 1)]).unwrap_err().to_string();
+    let e = mlxr::jvp(id, std::slice::from_ref(&x), &[r64(&[2], 0.0, 1.0, 1)])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("tangent shape"), "{e}");
-    let e = mlxr::vmap(id, &[Some(1)], &[Some(0)])(std::slice::from_ref(&x)).unwrap_err().to_string();
+    let e = mlxr::vmap(id, &[Some(1)], &[Some(0)])(std::slice::from_ref(&x))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("out of bounds"), "{e}");
     let m = r64(&[2, 3], 0.0, 1.0, 2);
     let add = |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::add(&a[0], &a[1])?]) };
-    let e = mlxr::vmap(add, &[Some(0), Some(1)], &[Some(0)])(&[m.clone(), m.clone()]).unwrap_err().to_string();
+    let e = mlxr::vmap(add, &[Some(0), Some(1)], &[Some(0)])(&[m.clone(), m.clone()])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("inconsistent"), "{e}");
-    let e = mlxr::vmap(id, &[None], &[Some(0)])(std::slice::from_ref(&x)).unwrap_err().to_string();
+    let e = mlxr::vmap(id, &[None], &[Some(0)])(std::slice::from_ref(&x))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("non-None"), "{e}");
     // Reading a vmapped value inside the function is a clear error, not a panic.
     let reads = |a: &[Array]| -> Result<Vec<Array>> {
         let _ = a[0].to_vec::<f64>()?;
         Ok(vec![a[0].clone()])
     };
-    let e = mlxr::vmap(reads, &[Some(0)], &[Some(0)])(std::slice::from_ref(&m)).unwrap_err().to_string();
+    let e = mlxr::vmap(reads, &[Some(0)], &[Some(0)])(std::slice::from_ref(&m))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("vmap"), "{e}");
 }

@@ -20,7 +20,10 @@ fn every_primitive_has_checked_rules() {
         .chain(&vmap)
         .filter(|n| !all.contains(&n.as_str()) && !internal.contains(&n.as_str()))
         .collect();
-    assert!(unknown.is_empty(), "primitives missing from all_names(): {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "primitives missing from all_names(): {unknown:?}"
+    );
     // MLX raises for the vjp/jvp of these (bit reinterpretation, the SVD-based covariance
     // square root of multivariate_normal, scatter with multiplication); mlxr returns the
     // same clear error, checked in rules_structural.

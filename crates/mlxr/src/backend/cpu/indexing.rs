@@ -401,7 +401,11 @@ pub fn scatter_axis(
     let vstr: Vec<isize> = perm.iter().map(|&d| vd.strides[d]).collect();
     let n = *shape.last().expect("ndim >= 1");
     let outer: usize = shape[..shape.len() - 1].iter().product();
-    let walk_shape: Vec<usize> = shape[..shape.len() - 1].iter().copied().chain([1]).collect();
+    let walk_shape: Vec<usize> = shape[..shape.len() - 1]
+        .iter()
+        .copied()
+        .chain([1])
+        .collect();
     let (ia, va) = (*istr.last().expect("n"), *vstr.last().expect("n"));
     let strides = vec![ostr, istr, vstr];
     dispatch_all!(a.dtype(), T => {

@@ -25,7 +25,9 @@ pub fn threefry2x32(key: [u32; 2], count: [u32; 2]) -> [u32; 2] {
             x[1] = x[1].rotate_left(r) ^ x[0];
         }
         x[0] = x[0].wrapping_add(ks[(i + 1) % 3]);
-        x[1] = x[1].wrapping_add(ks[(i + 2) % 3]).wrapping_add(i as u32 + 1);
+        x[1] = x[1]
+            .wrapping_add(ks[(i + 2) % 3])
+            .wrapping_add(i as u32 + 1);
     }
     x
 }
@@ -109,7 +111,11 @@ pub fn mlx_exp(x0: f32) -> f32 {
     p = p.mul_add(fp, 6.931472028550421e-1);
     p = p.mul_add(fp, 1.0);
     let e = ((ip as i32).wrapping_add(127) << 23) as u32;
-    let r = if x0.is_nan() { x0 } else { f32::from_bits(e) * p };
+    let r = if x0.is_nan() {
+        x0
+    } else {
+        f32::from_bits(e) * p
+    };
     if x0 > 88.0 {
         f32::INFINITY
     } else if x0 < -88.0 {

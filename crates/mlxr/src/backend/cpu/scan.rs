@@ -142,16 +142,46 @@ fn logaddexp_f64(a: f64, b: f64) -> f64 {
 macro_rules! arith_float {
     ($t:ty, $lae:expr) => {
         impl Arith for $t {
-            #[inline(always)] fn add(self, o: Self) -> Self { self + o }
-            #[inline(always)] fn mul(self, o: Self) -> Self { self * o }
-            #[inline(always)] fn gt(self, o: Self) -> bool { self > o }
-            #[inline(always)] fn lt(self, o: Self) -> bool { self < o }
-            #[inline(always)] fn is_nan(self) -> bool { self.is_nan() }
-            #[inline(always)] fn lowest() -> Self { <$t>::NEG_INFINITY }
-            #[inline(always)] fn highest() -> Self { <$t>::INFINITY }
-            #[inline(always)] fn zero() -> Self { 0.0 }
-            #[inline(always)] fn one() -> Self { 1.0 }
-            #[inline(always)] fn logaddexp(self, o: Self) -> Self { ($lae)(self, o) }
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                self + o
+            }
+            #[inline(always)]
+            fn mul(self, o: Self) -> Self {
+                self * o
+            }
+            #[inline(always)]
+            fn gt(self, o: Self) -> bool {
+                self > o
+            }
+            #[inline(always)]
+            fn lt(self, o: Self) -> bool {
+                self < o
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                self.is_nan()
+            }
+            #[inline(always)]
+            fn lowest() -> Self {
+                <$t>::NEG_INFINITY
+            }
+            #[inline(always)]
+            fn highest() -> Self {
+                <$t>::INFINITY
+            }
+            #[inline(always)]
+            fn zero() -> Self {
+                0.0
+            }
+            #[inline(always)]
+            fn one() -> Self {
+                1.0
+            }
+            #[inline(always)]
+            fn logaddexp(self, o: Self) -> Self {
+                ($lae)(self, o)
+            }
         }
     };
 }

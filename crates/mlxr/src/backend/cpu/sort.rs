@@ -239,9 +239,15 @@ fn sort_values_line<T: SortElem>(
         }
     }
     if special {
-        let zeros: Vec<T> = (0..n).map(|k| src[k * stride]).filter(|v| v.key() == zk).collect();
+        let zeros: Vec<T> = (0..n)
+            .map(|k| src[k * stride])
+            .filter(|v| v.key() == zk)
+            .collect();
         let start = keys.partition_point(|&k| k < zk);
-        let nans: Vec<T> = (0..n).map(|k| src[k * stride]).filter(|v| *v != *v).collect();
+        let nans: Vec<T> = (0..n)
+            .map(|k| src[k * stride])
+            .filter(|v| *v != *v)
+            .collect();
         // SAFETY: as above.
         unsafe {
             for (j, &z) in zeros.iter().enumerate() {
@@ -353,15 +359,17 @@ pub fn par_msd_sort_by<E: Copy + Send + Sync, K: RadixKey>(
     }
     bounds[nb] = acc;
     let dp = SendPtr(out.as_mut_ptr());
-    v.par_chunks(per).zip(offs.into_par_iter()).for_each(|(c, mut off)| {
-        let dp = dp;
-        for &e in c {
-            let dg = digit(e);
-            // SAFETY: offsets partition `out` among chunks and digits.
-            unsafe { *dp.0.add(off[dg]) = e };
-            off[dg] += 1;
-        }
-    });
+    v.par_chunks(per)
+        .zip(offs.into_par_iter())
+        .for_each(|(c, mut off)| {
+            let dp = dp;
+            for &e in c {
+                let dg = digit(e);
+                // SAFETY: offsets partition `out` among chunks and digits.
+                unsafe { *dp.0.add(off[dg]) = e };
+                off[dg] += 1;
+            }
+        });
     if low == 0 {
         return;
     }
@@ -397,16 +405,19 @@ struct Keyed<K> {
 /// NaN-last lexicographic order of complex numbers.
 #[inline]
 fn cmp_complex(a: &Complex32, b: &Complex32) -> Ordering {
-    let (an, bn) = (a.re.is_nan() || a.im.is_nan(), b.re.is_nan() || b.im.is_nan());
+    let (an, bn) = (
+        a.re.is_nan() || a.im.is_nan(),
+        b.re.is_nan() || b.im.is_nan(),
+    );
     match (an, bn) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Greater,
         (false, true) => Ordering::Less,
-        _ => a
-            .re
-            .partial_cmp(&b.re)
-            .unwrap_or(Ordering::Equal)
-            .then(a.im.partial_cmp(&b.im).unwrap_or(Ordering::Equal)),
+        _ => {
+            a.re.partial_cmp(&b.re)
+                .unwrap_or(Ordering::Equal)
+                .then(a.im.partial_cmp(&b.im).unwrap_or(Ordering::Equal))
+        }
     }
 }
 
@@ -481,7 +492,14 @@ fn line_kernel(x: &Array, axis: usize, op: LineOp) -> Result<Data> {
 
 /// Per-element-type entry: real dtypes go through keys, complex through comparisons.
 trait LineSort: Element {
-    fn run_line(src: &[Self], stride: usize, n: usize, op: LineOp, scratch: &mut Scratch<Self>, out: LineOut<Self>);
+    fn run_line(
+        src: &[Self],
+        stride: usize,
+        n: usize,
+        op: LineOp,
+        scratch: &mut Scratch<Self>,
+        out: LineOut<Self>,
+    );
     fn run_big(src: &[Self], op: LineOp, out: LineOut<Self>);
 }
 
@@ -512,7 +530,12 @@ impl<T> Default for Scratch<T> {
 }
 
 #[inline]
-unsafe fn write_line<T: Copy>(out: LineOut<T>, stride: usize, vals: Option<&[T]>, idx: Option<&mut dyn Iterator<Item = u32>>) {
+unsafe fn write_line<T: Copy>(
+    out: LineOut<T>,
+    stride: usize,
+    vals: Option<&[T]>,
+    idx: Option<&mut dyn Iterator<Item = u32>>,
+) {
     match out {
         LineOut::Values(p, off) => {
             let v = vals.expect("values");
@@ -533,9 +556,25 @@ impl<T: SortElem> LineSortKeyed for T {}
 
 /// Real element types: sort by radix key.
 trait LineSortKeyed: SortElem {
-    fn keyed_line(src: &[Self], stride: usize, n: usize, op: LineOp, s: &mut Scratch<Self>, out: LineOut<Self>) {
+    fn keyed_line(
+        src: &[Self],
+        stride: usize,
+        n: usize,
+        op: LineOp,
+        s: &mut Scratch<Self>,
+        out: LineOut<Self>,
+    ) {
         if let (LineOp::Sort, LineOut::Values(p, off)) = (op, out) {
-            sort_values_line(src, stride, n, &mut s.keyed, &mut s.keyed_tmp, &mut s.hist, p, off);
+            sort_values_line(
+                src,
+                stride,
+                n,
+                &mut s.keyed,
+                &mut s.keyed_tmp,
+                &mut s.hist,
+                p,
+                off,
+            );
             return;
         }
         s.vals.clear();
@@ -575,7 +614,10 @@ trait LineSortKeyed: SortElem {
                         .vals
                         .iter()
                         .enumerate()
-                        .map(|(i, &e)| Keyed { k: e.key(), i: i as u32 })
+                        .map(|(i, &e)| Keyed {
+                            k: e.key(),
+                            i: i as u32,
+                        })
                         .collect();
                     if let LineOp::ArgPartition(kth) = op {
                         kv.select_nth_unstable_by_key(kth, |e| (e.k, e.i));
@@ -612,9 +654,16 @@ fn big_keyed<T: SortElem>(src: &[T], op: LineOp, out: LineOut<T>) {
     match (op, out) {
         (LineOp::Sort, LineOut::Values(p, off)) => {
             let zk = T::default().key();
-            let mut keys: Vec<T::K> = src.par_iter().with_min_len(1 << 14).map(|&e| e.key()).collect();
+            let mut keys: Vec<T::K> = src
+                .par_iter()
+                .with_min_len(1 << 14)
+                .map(|&e| e.key())
+                .collect();
             let special = T::DTYPE.is_floating()
-                && keys.par_iter().zip(src.par_iter()).any(|(&k, &v)| k == zk || v != v);
+                && keys
+                    .par_iter()
+                    .zip(src.par_iter())
+                    .any(|(&k, &v)| k == zk || v != v);
             let mut sorted: Vec<T::K> = Vec::with_capacity(n);
             // SAFETY: `par_msd_sort_by` writes every slot of `sorted`.
             unsafe { sorted.set_len(n) };
@@ -659,7 +708,10 @@ fn big_keyed<T: SortElem>(src: &[T], op: LineOp, out: LineOut<T>) {
                     .par_iter()
                     .with_min_len(1 << 14)
                     .enumerate()
-                    .map(|(i, &e)| Keyed { k: e.key(), i: i as u32 })
+                    .map(|(i, &e)| Keyed {
+                        k: e.key(),
+                        i: i as u32,
+                    })
                     .collect();
                 let mut sorted = kv.clone();
                 par_msd_sort_by(&mut kv, &mut sorted, |e: Keyed<T::K>| e.k);
@@ -677,7 +729,14 @@ fn big_keyed<T: SortElem>(src: &[T], op: LineOp, out: LineOut<T>) {
 }
 
 impl LineSort for Complex32 {
-    fn run_line(src: &[Self], stride: usize, n: usize, op: LineOp, s: &mut Scratch<Self>, out: LineOut<Self>) {
+    fn run_line(
+        src: &[Self],
+        stride: usize,
+        n: usize,
+        op: LineOp,
+        s: &mut Scratch<Self>,
+        out: LineOut<Self>,
+    ) {
         s.vals.clear();
         s.vals.extend((0..n).map(|k| src[k * stride]));
         match op {
