@@ -64,7 +64,7 @@ fn main() -> Result<()> {
         }
         let argnums: Vec<usize> = (0..params.len()).collect();
         let vg = mlxr::value_and_grad(|p: &[Array]| Ok(vec![loss(p, &x, &y)?]), &argnums);
-        let mut step = || -> Result<()> {
+        let step = || -> Result<()> {
             let (v, g) = vg(&params)?;
             let mut all = v;
             all.extend(g);
