@@ -7,6 +7,10 @@
 //! order-preserving unsigned key (parallel over lines, or over chunks of one big line);
 //! complex numbers with a stable comparison sort.
 
+// `v != v` is the NaN test of the generic element types (no `is_nan` on the trait), and
+// the key buffers are sized with `set_len` because the sorts write every slot before reading.
+#![allow(clippy::eq_op, clippy::uninit_vec)]
+
 use super::strided::SendPtr;
 use super::PAR_THRESHOLD;
 use crate::array::Data;
