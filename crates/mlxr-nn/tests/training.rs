@@ -95,7 +95,7 @@ fn mlp_learns_a_synthetic_task() {
     let cols = ops::split(&x, 8usize, 1).unwrap();
     let a = ops::astype(&ops::greater(&cols[0], 0.0).unwrap(), Dtype::Int32).unwrap();
     let b = ops::astype(&ops::greater(&cols[1], 0.0).unwrap(), Dtype::Int32).unwrap();
-    let y = ops::reshape_to(&ops::add(&ops::multiply(&a, 2).unwrap(), &b).unwrap(), &[n]).unwrap();
+    let y = ops::reshape_to(&ops::add(ops::multiply(&a, 2).unwrap(), &b).unwrap(), &[n]).unwrap();
     mlxr::eval(&[x.clone(), y.clone()]).unwrap();
     let mut m = Mlp::new(8, 32, 4).unwrap();
     let mut opt = Adam::new(0.01, (0.9, 0.999), 1e-8, false).unwrap();
@@ -114,7 +114,7 @@ fn mlp_learns_a_synthetic_task() {
     let pred = ops::argmax(&m.forward(&x).unwrap(), Some(-1), false).unwrap();
     let acc = ops::mean(
         &ops::astype(
-            &ops::equal(&ops::astype(&pred, Dtype::Int32).unwrap(), &y).unwrap(),
+            &ops::equal(ops::astype(&pred, Dtype::Int32).unwrap(), &y).unwrap(),
             Dtype::Float32,
         )
         .unwrap(),

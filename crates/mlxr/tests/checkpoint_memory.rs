@@ -14,8 +14,7 @@ fn layer(a: &[Array]) -> Result<Vec<Array>> {
 
 fn peak_of_grad(checkpointed: bool) -> (usize, Vec<f32>) {
     let n = 1 << 18; // 1 MiB per f32 intermediate
-    let x =
-        ops::contiguous(&ops::multiply(&ops::arange(n as i64).unwrap(), 1e-6).unwrap()).unwrap();
+    let x = ops::contiguous(&ops::multiply(ops::arange(n as i64).unwrap(), 1e-6).unwrap()).unwrap();
     let w = ops::full(&[n], 0.9f32, None).unwrap();
     mlxr::eval(&[x.clone(), w.clone()]).unwrap();
     let ck = mlxr::checkpoint(layer);

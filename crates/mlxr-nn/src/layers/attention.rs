@@ -29,7 +29,7 @@ module!(MultiHeadAttention {
 impl MultiHeadAttention {
     /// A new layer with MLX's defaults for the optional dimensions (all `dims`) and `bias`.
     pub fn new(dims: usize, num_heads: usize, bias: bool) -> Result<Self> {
-        if num_heads == 0 || dims % num_heads != 0 {
+        if num_heads == 0 || !dims.is_multiple_of(num_heads) {
             return Err(Error::InvalidArgument(format!(
                 "The input feature dimensions should be divisible by the number of heads ({dims} % {num_heads}) != 0"
             )));

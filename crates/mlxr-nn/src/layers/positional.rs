@@ -23,7 +23,7 @@ module!(RoPE {});
 impl RoPE {
     /// A new encoding (MLX's defaults: `traditional = false`, `base = 10000`, `scale = 1`).
     pub fn new(dims: usize, traditional: bool, base: f32, scale: f32) -> Result<RoPE> {
-        if dims == 0 || dims % 2 != 0 {
+        if dims == 0 || !dims.is_multiple_of(2) {
             return Err(Error::InvalidArgument(format!(
                 "RoPE: dims must be even and positive, got {dims}"
             )));

@@ -12,6 +12,7 @@ fn zeros_mv(p: &Array) -> Result<ParamState> {
 }
 
 /// The Adam step shared by Adam and AdamW.
+#[allow(clippy::too_many_arguments)]
 fn adam_step(
     g: &Array,
     p: &Array,

@@ -76,19 +76,19 @@ fn at_updates_match_numpy() {
         let v = rand(&[4, 4], Dtype::Float32, 0.5, 2.0, 4);
         let dup = ix(&[0, 3, 0, 3], &[4]);
         let got = vec![
-            a.at(&[dup.clone()]).add(&v).unwrap(),
-            a.at(&[dup.clone()]).subtract(&v).unwrap(),
-            a.at(&[dup.clone()]).multiply(&v).unwrap(),
-            a.at(&[dup.clone()]).divide(&v).unwrap(),
-            a.at(&[dup.clone()]).maximum(&v).unwrap(),
-            a.at(&[dup.clone()]).minimum(&v).unwrap(),
+            a.at(std::slice::from_ref(&dup)).add(&v).unwrap(),
+            a.at(std::slice::from_ref(&dup)).subtract(&v).unwrap(),
+            a.at(std::slice::from_ref(&dup)).multiply(&v).unwrap(),
+            a.at(std::slice::from_ref(&dup)).divide(&v).unwrap(),
+            a.at(std::slice::from_ref(&dup)).maximum(&v).unwrap(),
+            a.at(std::slice::from_ref(&dup)).minimum(&v).unwrap(),
             a.at(&[S::Full.into(), ix(&[1, 1, 2], &[3])])
                 .add(1.0)
                 .unwrap(),
             a.at(&[S::step(2).into(), 3.into()]).set(7.0).unwrap(),
             ops::set_item(&a, &[ix(&[4, 0], &[2]), ix(&[1, 2], &[2])], -1.0).unwrap(),
             a.at(&[S::step(-1).into(), ix(&[0], &[1])])
-                .add(&rand(&[5, 1], Dtype::Float32, 0.0, 1.0, 9))
+                .add(rand(&[5, 1], Dtype::Float32, 0.0, 1.0, 9))
                 .unwrap(),
         ];
         let extra = rand(&[5, 1], Dtype::Float32, 0.0, 1.0, 9);
@@ -135,7 +135,7 @@ fn advanced_index_errors() {
     assert!(e.contains("broadcast"), "{e}");
     let e = a
         .at(&[ix(&[0, 1], &[2])])
-        .add(&rand(&[3, 4], Dtype::Float32, 0.0, 1.0, 6))
+        .add(rand(&[3, 4], Dtype::Float32, 0.0, 1.0, 6))
         .unwrap_err()
         .to_string();
     assert!(e.contains("cannot be broadcast"), "{e}");

@@ -481,7 +481,7 @@ fn weak_scalar_promotion() {
         // values stay exact in the array's dtype
         let want = numpy1("out = h * np.float16(2.0) - np.float16(1.0)", &[("h", &h)]);
         assert_matches(
-            &ops::subtract(&ops::multiply(&h, 2.0).unwrap(), 1.0).unwrap(),
+            &ops::subtract(ops::multiply(&h, 2.0).unwrap(), 1.0).unwrap(),
             &want,
             "f16 weak",
         );
@@ -554,16 +554,16 @@ fn large_inputs_parallel_paths() {
             ops::add(&a, &b).unwrap(),
             ops::multiply(&a, 2.5).unwrap(),
             ops::subtract(1.0, &a).unwrap(),
-            ops::maximum(&ops::transpose(&a).unwrap(), &ops::transpose(&b).unwrap()).unwrap(),
+            ops::maximum(ops::transpose(&a).unwrap(), ops::transpose(&b).unwrap()).unwrap(),
             ops::add(
-                &ops::transpose(&a).unwrap(),
-                &ops::reshape(&b, &[300, 400]).unwrap(),
+                ops::transpose(&a).unwrap(),
+                ops::reshape(&b, &[300, 400]).unwrap(),
             )
             .unwrap(),
             ops::divide(&a, &r).unwrap(),
             ops::multiply(&c, &r).unwrap(),
             // donation: (a + b) is consumed only by the multiply
-            ops::multiply(&ops::add(&a, &b).unwrap(), &b).unwrap(),
+            ops::multiply(ops::add(&a, &b).unwrap(), &b).unwrap(),
             ops::floor_divide(&ia, &ib).unwrap(),
             ops::remainder(&ia, &ib).unwrap(),
             ops::less(&a, &b).unwrap(),
@@ -645,10 +645,10 @@ fn elementwise_speed() {
     time("sigmoid", &|| ops::sigmoid(&a).unwrap());
     time("maximum", &|| ops::maximum(&a, &b).unwrap());
     time("add_T", &|| {
-        ops::add(&ops::transpose(&a2).unwrap(), &a2).unwrap()
+        ops::add(ops::transpose(&a2).unwrap(), &a2).unwrap()
     });
     time("where", &|| {
-        ops::r#where(&ops::greater(&a, 0.5).unwrap(), &a, &b).unwrap()
+        ops::r#where(ops::greater(&a, 0.5).unwrap(), &a, &b).unwrap()
     });
     let out = std::process::Command::new("python3")
         .arg("-c")

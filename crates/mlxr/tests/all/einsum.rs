@@ -90,7 +90,7 @@ fn einsum_broadcast_views_and_dtypes() {
             ops::einsum("ij,jk->ki", &[x64.clone(), y64.clone()]).unwrap(),
             ops::einsum("ij,jk->ik", &[h.clone(), g.clone()]).unwrap(),
             // an explicit output without `...` sums the broadcast axes (as MLX)
-            ops::einsum("...ij->ij", &[e.clone()]).unwrap(),
+            ops::einsum("...ij->ij", std::slice::from_ref(&e)).unwrap(),
         ];
         let want = numpy(
             "out = [np.einsum('ij,j->i', a, b), np.einsum('ij,jk->ik', c, dd), \
@@ -197,7 +197,9 @@ fn einsum_errors() {
             Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
-    let e = ops::einsum("1j", &[a.clone()]).unwrap_err().to_string();
+    let e = ops::einsum("1j", std::slice::from_ref(&a))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("letters"), "{e}");
     let e = ops::einsum("i,i", &[v2, v3]).unwrap_err().to_string();
     assert!(e.contains("[3]"), "{e}");
@@ -213,10 +215,10 @@ fn einsum_integer_products() {
     let ai = rand(&[3, 3], Dtype::Int32, -4.0, 4.0, 1);
     let bi = rand(&[4], Dtype::Int32, -4.0, 4.0, 2);
     let got = [
-        ops::einsum("ii", &[ai.clone()]).unwrap(),
+        ops::einsum("ii", std::slice::from_ref(&ai)).unwrap(),
         ops::einsum("i,j->ij", &[bi.clone(), bi.clone()]).unwrap(),
         ops::einsum("ij,ij->ij", &[ai.clone(), ai.clone()]).unwrap(),
-        ops::einsum("ii->i", &[ai.clone()]).unwrap(),
+        ops::einsum("ii->i", std::slice::from_ref(&ai)).unwrap(),
     ];
     let want = numpy(
         "out = [np.einsum('ii', a), np.einsum('i,j->ij', b, b), np.einsum('ij,ij->ij', a, a), \

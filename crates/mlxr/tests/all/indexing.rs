@@ -189,7 +189,7 @@ fn take_along_axis_and_put_along_axis() {
                 vec![("a", a), ("i", &ia), ("v", &vals)],
             ));
             got.push(
-                ops::put_along_axis(a, &ib, &vals.astype(Dtype::Float32).unwrap(), Some(2))
+                ops::put_along_axis(a, &ib, vals.astype(Dtype::Float32).unwrap(), Some(2))
                     .unwrap_or_else(|e| panic!("{e}")),
             );
             cases.push((
@@ -363,9 +363,9 @@ fn gather_windows() {
             &numpy1("out = a[:2, :2, :2]", &[("a", &a)]),
             "gather no indices",
         );
-        assert!(ops::gather(&a, &[i0.clone()], &[0, 1], &[1, 1, 1]).is_err());
-        assert!(ops::gather(&a, &[i0.clone()], &[0], &[1, 7, 1]).is_err());
-        assert!(ops::gather(&a, &[i0.clone()], &[3], &[1, 1, 1]).is_err());
+        assert!(ops::gather(&a, std::slice::from_ref(&i0), &[0, 1], &[1, 1, 1]).is_err());
+        assert!(ops::gather(&a, std::slice::from_ref(&i0), &[0], &[1, 7, 1]).is_err());
+        assert!(ops::gather(&a, std::slice::from_ref(&i0), &[3], &[1, 1, 1]).is_err());
         assert!(ops::gather(&a, &[i0.astype(Dtype::Float32).unwrap()], &[0], &[1, 1, 1]).is_err());
         assert!(ops::gather(
             &a,
@@ -603,7 +603,7 @@ fn bad_indexing_inputs() {
             );
             assert!(ops::scatter(
                 &a,
-                &[bad.clone()],
+                std::slice::from_ref(bad),
                 Array::from_slice(&[0.0f32; 8], &[2, 1, 4]).unwrap(),
                 &[0]
             )
@@ -622,28 +622,28 @@ fn bad_indexing_inputs() {
         // Update shape mismatches.
         assert!(ops::scatter(
             &a,
-            &[i.clone()],
+            std::slice::from_ref(&i),
             Array::from_slice(&[0.0f32; 8], &[2, 4]).unwrap(),
             &[0]
         )
         .is_err());
         assert!(ops::scatter(
             &a,
-            &[i.clone()],
+            std::slice::from_ref(&i),
             Array::from_slice(&[0.0f32; 10], &[2, 1, 5]).unwrap(),
             &[0]
         )
         .is_err());
         assert!(ops::scatter(
             &a,
-            &[i.clone()],
+            std::slice::from_ref(&i),
             Array::from_slice(&[0.0f32; 12], &[3, 1, 4]).unwrap(),
             &[0]
         )
         .is_err());
         assert!(ops::scatter(
             &a,
-            &[i.clone()],
+            std::slice::from_ref(&i),
             Array::from_slice(&[0.0f32; 8], &[2, 1, 4]).unwrap(),
             &[2]
         )

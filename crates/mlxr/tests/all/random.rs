@@ -82,12 +82,12 @@ fn cases() -> Vec<Case> {
 }
 
 fn run_case(c: &Case) -> Option<Array> {
-    let k = c.key();
-    let k = Some(&k);
+    let key = c.key();
+    let k = Some(&key);
     let f32dt = |c: &Case| c.dtype("dtype");
     Some(match c.func.as_str() {
         "key" => random::key(c.get("seed").parse().unwrap()),
-        "split" => random::split(k.unwrap(), c.i("num") as usize).unwrap(),
+        "split" => random::split(&key, c.i("num") as usize).unwrap(),
         "uniform" => {
             random::uniform(c.f("low"), c.f("high"), &c.shape("shape"), f32dt(c), k).unwrap()
         }

@@ -38,13 +38,13 @@ fn where_matches_numpy() {
                 *dt,
                 vec![
                     ops::r#where(&cond, x, y).unwrap(),
-                    ops::r#where(&t(&cond), &t(x), &t(y)).unwrap(),
-                    ops::r#where(&cond, &t(&t(x)), yc).unwrap(),
+                    ops::r#where(t(&cond), t(x), t(y)).unwrap(),
+                    ops::r#where(&cond, t(&t(x)), yc).unwrap(),
                     ops::r#where(&crow, x, s).unwrap(),
                     ops::r#where(&fcond, s, y).unwrap(),
-                    ops::r#where(&t(&cond), &t(x), &ops::reshape(y, &[5, 4]).unwrap()).unwrap(),
+                    ops::r#where(t(&cond), t(x), ops::reshape(y, &[5, 4]).unwrap()).unwrap(),
                     ops::where_(
-                        &ops::reshape(&crow, &[5])
+                        ops::reshape(&crow, &[5])
                             .unwrap()
                             .astype(Dtype::Bool)
                             .unwrap()
@@ -83,7 +83,7 @@ fn where_matches_numpy() {
             &w,
             "large where",
         );
-        let e = ops::r#where(&rand(&[0, 3], Dtype::Bool, 0.0, 1.0, 1), 1.0, 2.0).unwrap();
+        let e = ops::r#where(rand(&[0, 3], Dtype::Bool, 0.0, 1.0, 1), 1.0, 2.0).unwrap();
         assert_eq!(e.shape(), &[0, 3]);
         assert_eq!(e.to_vec::<f32>().unwrap(), Vec::<f32>::new());
         // dtypes as MLX: scalars are weak
@@ -91,7 +91,7 @@ fn where_matches_numpy() {
         let i = Array::from_slice(&[1i32, 5, 9], &[3]).unwrap();
         let c3 = Array::from_slice(&[true, false, true], &[3]).unwrap();
         assert_eq!(
-            ops::r#where(&ops::reshape(&crow, &[5]).unwrap(), 1.0, &h)
+            ops::r#where(ops::reshape(&crow, &[5]).unwrap(), 1.0, &h)
                 .unwrap()
                 .dtype(),
             Dtype::Float16
@@ -113,7 +113,7 @@ fn where_matches_numpy() {
             vec![1, 2, 2]
         );
         // shape mismatch
-        let e = ops::r#where(&Array::from_slice(&[true, false], &[2]).unwrap(), &i, 1).unwrap_err();
+        let e = ops::r#where(Array::from_slice(&[true, false], &[2]).unwrap(), &i, 1).unwrap_err();
         assert!(e.to_string().contains("where"), "{e}");
     });
 }
@@ -132,7 +132,7 @@ fn clip_matches_numpy() {
              np.clip(h, np.float16(-1), np.float16(1)), np.clip(t, -1.0, 0.5), np.minimum(np.maximum(f, 2.0), 0.0)]",
             &[("f", &f), ("lo", &lo), ("i", &i), ("h", &h), ("t", &t)],
         );
-        let got = vec![
+        let got = [
             ops::clip(&f, Some(0.0), Some(2.0)).unwrap(),
             ops::clip(&f, Some(&lo), None::<f32>).unwrap(),
             ops::clip(&f, None::<f32>, Some(2.0)).unwrap(),
@@ -223,8 +223,8 @@ fn isclose_matches_numpy() {
                 ops::isclose(x, y, 1e-5, 1e-8, true).unwrap(),
                 ops::isclose(x, y, 1e-3, 1e-4, false).unwrap(),
                 ops::isclose(
-                    &ops::reshape(x, &[10, 1]).unwrap(),
-                    &ops::reshape(y, &[1, 10]).unwrap(),
+                    ops::reshape(x, &[10, 1]).unwrap(),
+                    ops::reshape(y, &[1, 10]).unwrap(),
                     1e-5,
                     1e-8,
                     false,
@@ -263,7 +263,7 @@ fn isclose_matches_numpy() {
         );
         assert!(ops::isclose(
             &h,
-            &Array::from_slice(&[1.0f32; 3], &[3]).unwrap(),
+            Array::from_slice(&[1.0f32; 3], &[3]).unwrap(),
             1e-5,
             1e-8,
             false

@@ -172,7 +172,7 @@ fn mlp_hessian_vector_products_match_finite_differences() {
         let p: Vec<Array> = params
             .iter()
             .zip(&dirs)
-            .map(|(p, d)| ops::add(p, &ops::multiply(d, s).unwrap()).unwrap())
+            .map(|(p, d)| ops::add(p, ops::multiply(d, s).unwrap()).unwrap())
             .collect();
         grad(&p).unwrap()
     };

@@ -828,16 +828,16 @@ fn step_and_negative_stride_views() {
         let step = strided_view(&base, &[n], &[2], 1); // base[1::2]
         let rev = strided_view(&base, &[n], &[-2], 2 * n - 2); // base[-2::-2]
         let small = strided_view(&base, &[3, 4], &[-8, 3], 40); // 2-d, negative row stride
-        let got = vec![
+        let got = [
             ops::exp(&step).unwrap(),
             ops::exp(&rev).unwrap(),
             ops::add(&step, &rev).unwrap(),
             ops::multiply(&rev, 2.0).unwrap(),
-            ops::r#where(&ops::greater(&rev, 0.0).unwrap(), &step, 0.0).unwrap(),
+            ops::r#where(ops::greater(&rev, 0.0).unwrap(), &step, 0.0).unwrap(),
             ops::square(&small).unwrap(),
             ops::subtract(
                 &small,
-                &ops::transpose(&strided_view(&base, &[4, 3], &[5, -1], 30)).unwrap(),
+                ops::transpose(&strided_view(&base, &[4, 3], &[5, -1], 30)).unwrap(),
             )
             .unwrap(),
         ];

@@ -335,8 +335,11 @@ pub fn binary_cpu(op: BinaryOp, a: &Array, b: &Array, out: Dtype) -> Result<Data
         },
         Equal => compare!(a, b, |x, y| x == y, complex | x, y | x == y),
         NotEqual => compare!(a, b, |x, y| x != y, complex | x, y | x != y),
+        // bool compares as false < true (the macro instantiates these for bool too).
+        #[allow(clippy::bool_comparison)]
         Less => compare!(a, b, |x, y| x < y, complex | x, y | c_lt(x, y)),
         LessEqual => compare!(a, b, |x, y| x <= y, complex | x, y | !c_lt(y, x)),
+        #[allow(clippy::bool_comparison)]
         Greater => compare!(a, b, |x, y| x > y, complex | x, y | c_lt(y, x)),
         GreaterEqual => compare!(a, b, |x, y| x >= y, complex | x, y | !c_lt(x, y)),
         LogicalAnd | LogicalOr | LogicalXor => {

@@ -156,7 +156,7 @@ fn par_segments(shape: &[usize], strides: &[Vec<isize>], body: SegBody) {
     if rows == 1 {
         for_chunks(inner, &|c0, len| body(0, 1, c0, len));
     } else {
-        super::strided::par_rows(shape, strides, true, &|first, n| body(first, n, 0, inner));
+        super::strided::par_rows(shape, strides, true, |first, n| body(first, n, 0, inner));
     }
 }
 

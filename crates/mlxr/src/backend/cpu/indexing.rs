@@ -500,8 +500,8 @@ pub fn update_window(
 pub fn copy_window(a: &Array, start: &[usize], size: &[usize]) -> Result<Data> {
     let ad = a.data()?;
     let mut off = ad.offset as isize;
-    for d in 0..a.ndim() {
-        off += start[d] as isize * ad.strides[d];
+    for (&s, &st) in start.iter().zip(&ad.strides) {
+        off += s as isize * st;
     }
     let view = Data::with_layout(
         ad.storage.clone(),

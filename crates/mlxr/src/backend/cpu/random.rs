@@ -454,12 +454,12 @@ pub fn bernoulli(bits: &Array, p: &Array) -> Result<Data> {
 fn float_to_int<T: Element>(x: f32) -> T {
     let wide = matches!(T::DTYPE, Dtype::Int64 | Dtype::Uint64 | Dtype::Uint32);
     let v: i64 = if wide {
-        if x.is_nan() || x >= 9.223372e18 || x < -9.223372e18 {
+        if x.is_nan() || !(-9.223372e18..9.223372e18).contains(&x) {
             i64::MIN
         } else {
             x as i64
         }
-    } else if x.is_nan() || x >= 2147483648.0 || x < -2147483648.0 {
+    } else if x.is_nan() || !(-2147483648.0..2147483648.0).contains(&x) {
         i32::MIN as i64
     } else {
         x as i32 as i64
@@ -645,7 +645,7 @@ pub fn mvn_apply(z: &Array, mean: &Array, std: &Array) -> Result<Data> {
     let zv = z.to_vec::<f32>()?;
     let mv = mean.to_vec::<f32>()?;
     let sv = std.to_vec::<f32>()?;
-    let rows = if n == 0 { 0 } else { zv.len() / n };
+    let rows = zv.len().checked_div(n).unwrap_or(0);
     let dp = SendPtr(out.host().as_mut_ptr() as *mut f32);
     (0..rows).into_par_iter().with_min_len(64).for_each(|r| {
         let dp = dp;

@@ -197,6 +197,7 @@ fn key_buf<K: RadixKey>(v: &mut Vec<u64>, n: usize) -> &mut [K] {
 /// radix sort the keys, transform back. The float keys merge `-0.0` with `0.0` and all
 /// NaNs; when such values occur, the run of zeros and the trailing NaNs are rewritten
 /// with the original values in input order, so the result equals a stable sort.
+#[allow(clippy::too_many_arguments)]
 fn sort_values_line<T: SortElem>(
     src: &[T],
     stride: usize,
