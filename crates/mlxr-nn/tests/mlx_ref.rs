@@ -40,7 +40,7 @@ pub fn mlx(code: &str, inputs: &[(&str, &Array)], dir: Option<&PathBuf>) -> Vec<
     }
     let indented: String = code.lines().map(|l| format!("    {l}\n")).collect();
     let script = format!(
-        "import sys, os, math, numpy as np\nimport mlx.core as mx, mlx.nn as nn, mlx.optimizers as optim\nmx.set_default_device(mx.cpu)\nd = sys.argv[1]\ndef _run():\n    for _n in [{}]:\n        globals()[_n] = mx.array(np.load(os.path.join(d, 'in_' + _n + '.npy')))\n{indented}    return out\n_o = _run()\n_o = _o if isinstance(_o, (list, tuple)) else [_o]\nfor _i, _a in enumerate(_o):\n    np.save(os.path.join(d, 'out_%d.npy' % _i), np.array(_a.astype(mx.float32) if _a.dtype == mx.bfloat16 else _a))\nprint(len(_o))\n",
+        "import sys, os, math, numpy as np\nimport mlx.core as mx, mlx.nn as nn, mlx.optimizers as optim\nmx.set_default_device(mx.cpu)\nd = sys.argv[1]\ndef _run():\n    for _n in [{}]:\n        globals()[_n] = mx.array(np.load(os.path.join(d, 'in_' + _n + '.npy')))\n{indented}    return out\n_o = _run()\n_o = _o if isinstance(_o, (list, tuple)) else [_o]\nfor _i, _a in enumerate(_o):\n    np.save(os.path.join(d, 'out_%d.npy' % _i), np.array(_a.astype(mx.float32) if _a.dtype == mx.bfloat16 else _a))\nprint(len(_o), flush=True)\nos._exit(0)\n",
         names.join(", ")
     );
     let sp = d.join("ref.py");
