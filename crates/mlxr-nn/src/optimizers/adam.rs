@@ -82,12 +82,7 @@ impl Adam {
 }
 
 impl Rule for Adam {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         zeros_mv(p)
     }
@@ -147,12 +142,7 @@ impl AdamW {
 }
 
 impl Rule for AdamW {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         zeros_mv(p)
     }
@@ -203,12 +193,7 @@ impl Adamax {
 }
 
 impl Rule for Adamax {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         zeros_mv(p)
     }
@@ -263,12 +248,7 @@ impl Lion {
 }
 
 impl Rule for Lion {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("m".to_string(), ops::zeros_like(p)?)].into())
     }

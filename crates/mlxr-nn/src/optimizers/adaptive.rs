@@ -36,12 +36,7 @@ impl RMSprop {
 }
 
 impl Rule for RMSprop {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("v".to_string(), ops::zeros_like(p)?)].into())
     }
@@ -92,12 +87,7 @@ impl Adagrad {
 }
 
 impl Rule for Adagrad {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("v".to_string(), ops::zeros_like(p)?)].into())
     }
@@ -153,12 +143,7 @@ impl AdaDelta {
 }
 
 impl Rule for AdaDelta {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([
             ("v".to_string(), ops::zeros_like(p)?),

@@ -3,6 +3,18 @@
 //! tree), learning-rate schedules and `clip_grad_norm`. Each optimizer's update rule lives
 //! in its own file and matches MLX's (same defaults, bias correction, epsilon placement).
 
+/// The `base`/`base_mut` accessors of a [`Rule`] whose shared state is the field `base`.
+macro_rules! rule_base {
+    () => {
+        fn base(&self) -> &super::OptimizerState {
+            &self.base
+        }
+        fn base_mut(&mut self) -> &mut super::OptimizerState {
+            &mut self.base
+        }
+    };
+}
+
 pub mod adam;
 pub mod adaptive;
 pub mod schedules;

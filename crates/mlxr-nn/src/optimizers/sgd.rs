@@ -43,12 +43,7 @@ impl Sgd {
 }
 
 impl Rule for Sgd {
-    fn base(&self) -> &OptimizerState {
-        &self.base
-    }
-    fn base_mut(&mut self) -> &mut OptimizerState {
-        &mut self.base
-    }
+    rule_base!();
     fn init_single(&self, p: &Array) -> Result<ParamState> {
         Ok([("v".to_string(), ops::zeros_like(p)?)].into())
     }

@@ -20,6 +20,21 @@ use crate::primitives::indexing::{
 };
 use std::sync::Arc;
 
+/// `axes` normalised against `a`, each at most once (an error names `op`).
+fn distinct_axes(a: &Array, axes: &[isize], op: &str) -> Result<Vec<usize>> {
+    let mut ax = Vec::with_capacity(axes.len());
+    for &x in axes {
+        let x = normalize_axis(x, a.ndim(), op)?;
+        if ax.contains(&x) {
+            return Err(Error::InvalidArgument(format!(
+                "[{op}] repeated axis {x} in {axes:?}"
+            )));
+        }
+        ax.push(x);
+    }
+    Ok(ax)
+}
+
 /// Check that `idx` holds integers (bool and floating indices are errors, as in MLX).
 fn check_index_dtype(idx: &Array, op: &str) -> Result<()> {
     match idx.dtype() {
@@ -55,16 +70,7 @@ pub fn gather(
             a.shape()
         )));
     }
-    let mut ax = Vec::with_capacity(axes.len());
-    for &x in axes {
-        let x = normalize_axis(x, a.ndim(), "gather")?;
-        if ax.contains(&x) {
-            return Err(Error::InvalidArgument(format!(
-                "[gather] repeated axis {x} in {axes:?}"
-            )));
-        }
-        ax.push(x);
-    }
+    let ax = distinct_axes(a, axes, "gather")?;
     for (d, (&s, &n)) in slice_sizes.iter().zip(a.shape()).enumerate() {
         if s > n {
             return Err(Error::InvalidArgument(format!(
@@ -305,16 +311,7 @@ fn scatter_op(
             axes.len()
         )));
     }
-    let mut ax = Vec::with_capacity(axes.len());
-    for &x in axes {
-        let x = normalize_axis(x, a.ndim(), op)?;
-        if ax.contains(&x) {
-            return Err(Error::InvalidArgument(format!(
-                "[{op}] repeated axis {x} in {axes:?}"
-            )));
-        }
-        ax.push(x);
-    }
+    let ax = distinct_axes(a, axes, op)?;
     let mut ishape: Vec<usize> = vec![];
     for i in indices {
         check_index_dtype(i, op)?;
@@ -610,17 +607,7 @@ fn dynamic_axes(a: &Array, start: &Array, axes: &[isize], op: &str) -> Result<Ve
             axes.len()
         )));
     }
-    let mut ax = Vec::with_capacity(axes.len());
-    for &x in axes {
-        let x = normalize_axis(x, a.ndim(), op)?;
-        if ax.contains(&x) {
-            return Err(Error::InvalidArgument(format!(
-                "[{op}] repeated axis {x} in {axes:?}"
-            )));
-        }
-        ax.push(x);
-    }
-    Ok(ax)
+    distinct_axes(a, axes, op)
 }
 
 /// MLX's `slice` with dynamic starts: the window of shape `slice_size` (one entry per axis)
