@@ -1,5 +1,5 @@
 //! Sorting primitives: `Sort`, `ArgSort`, `Partition`, `ArgPartition` (along one axis)
-//! and `SearchSorted`. Kernels live in `backend/cpu/sort.rs`.
+//! and `SearchSorted`. Kernels live in `backend/cpu/sort.rs` and `backend/cuda/sort.rs`.
 
 /// The names this file's primitives report (see [`super::all_names`]).
 pub const NAMES: &[&str] = &[
@@ -75,6 +75,10 @@ impl Primitive for Sort {
         outputs[0].set_data(k::sort(&inputs[0], self.axis, false)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::sort::sort_gpu(self.axis, false, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -130,6 +134,10 @@ impl Primitive for ArgSort {
         outputs[0].set_data(k::sort(&inputs[0], self.axis, true)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::sort::sort_gpu(self.axis, true, inputs, outputs)
+    }
     int_output_rules!();
     fn vmap(
         &self,
@@ -164,6 +172,10 @@ impl Primitive for Partition {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::partition(&inputs[0], self.axis, self.kth, false)?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::sort::sort_gpu(self.axis, false, inputs, outputs)
     }
     fn vjp(
         &self,
@@ -222,6 +234,10 @@ impl Primitive for ArgPartition {
         outputs[0].set_data(k::partition(&inputs[0], self.axis, self.kth, true)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::sort::sort_gpu(self.axis, true, inputs, outputs)
+    }
     int_output_rules!();
     fn vmap(
         &self,
@@ -255,6 +271,10 @@ impl Primitive for SearchSorted {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::searchsorted(&inputs[0], &inputs[1], self.right)?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::sort::searchsorted_gpu(self.right, inputs, outputs)
     }
     fn vjp(
         &self,

@@ -18,6 +18,8 @@ mod cuda;
 mod cuda_nvrtc;
 #[cfg(feature = "cuda")]
 mod cuda_ops;
+#[cfg(feature = "cuda")]
+mod cuda_sort;
 mod einsum;
 mod indexing;
 mod io;

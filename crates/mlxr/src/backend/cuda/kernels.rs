@@ -75,6 +75,12 @@ pub static SOFTMAX: Program = Program {
     source: include_str!("kernels/softmax.cu"),
 };
 
+/// `kernels/sort.cu`: sort, argsort (and partitions through them), searchsorted.
+pub static SORT: Program = Program {
+    name: "sort",
+    source: include_str!("kernels/sort.cu"),
+};
+
 /// Template instantiations compiled together into one module.
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -94,6 +100,7 @@ pub fn all_groups() -> Vec<Group> {
     g.extend(super::ternary::kernel_groups());
     g.extend(super::reduce::kernel_groups());
     g.extend(super::softmax::kernel_groups());
+    g.extend(super::sort::kernel_groups());
     g
 }
 
@@ -527,6 +534,50 @@ impl Gpu {
                 (grid as u32, 1, 1),
                 (block as u32, 1, 1),
                 0,
+                stream.cu(),
+                args,
+            )
+        }
+        .map_err(|e| drv(e, "cuLaunchKernel"))
+    }
+
+    /// Launch `f` on `grid` blocks of `block` threads with `smem` bytes of dynamic shared
+    /// memory (above the default 48 KiB, the kernel is allowed more first).
+    pub fn launch_with(
+        &self,
+        f: Func,
+        grid: usize,
+        block: usize,
+        smem: usize,
+        stream: RawStream,
+        args: &mut [*mut c_void],
+    ) -> Result<()> {
+        if grid == 0 {
+            return Ok(());
+        }
+        if grid > i32::MAX as usize {
+            return Err(Error::Device(format!(
+                "a kernel launch of {grid} blocks exceeds the grid limit"
+            )));
+        }
+        if smem > 48 << 10 {
+            // SAFETY: a loaded kernel; the driver checks the size against the device.
+            unsafe {
+                dres::function::set_function_attribute(
+                    f.raw(),
+                    dsys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    smem as i32,
+                )
+            }
+            .map_err(|e| drv(e, "cuFuncSetAttribute"))?;
+        }
+        // SAFETY: as in `launch`; `smem` fits the kernel (set above).
+        unsafe {
+            dres::launch_kernel(
+                f.raw(),
+                (grid as u32, 1, 1),
+                (block as u32, 1, 1),
+                smem as u32,
                 stream.cu(),
                 args,
             )

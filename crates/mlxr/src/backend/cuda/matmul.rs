@@ -24,7 +24,7 @@ use cudarc::cublaslt::result as lt;
 use cudarc::cublaslt::sys;
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Workspace given to cuBLASLt per call.
 const WORKSPACE: usize = 32 << 20;
@@ -95,7 +95,7 @@ fn types(
 
 /// One operand as cuBLASLt sees it (column-major): its layout rows/cols/ld and whether
 /// it is transposed.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Mat {
     rows: u64,
     cols: u64,
@@ -229,32 +229,51 @@ fn merge_batch(dims: &[(usize, isize, isize, isize)]) -> Vec<(usize, isize, isiz
     out
 }
 
-/// `out = alpha * (a @ b) + beta * out` for device data of the planned shapes; `out` is
-/// row-contiguous.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    g: &Gpu,
-    stream: RawStream,
+/// What selects a cuBLASLt plan: the GPU, types, shapes, operand layouts, the merged
+/// inner batch and the pointer alignments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct GemmKey {
+    gpu: usize,
     dtype: Dtype,
-    plan: &Plan,
-    a: &Data,
-    b: &Data,
-    out: &Data,
-    alpha: f32,
-    beta: f32,
-) -> Result<()> {
-    let h = handle(g)?;
-    let (dt, ct, st) = types(dtype);
-    let esz = dtype.size() as u64;
-    let (m, n) = (plan.m, plan.n);
-    let (inner, outer) = match plan.batch.split_last() {
-        Some((l, rest)) => (*l, rest.to_vec()),
-        None => ((1, 0, 0, 0), Vec::new()),
-    };
+    tf32: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat,
+    b: Mat,
+    inner: (usize, isize, isize, isize),
+    /// Alignments (bytes) of a, b and out.
+    align: [u32; 3],
+}
+
+/// A ready cuBLASLt plan: descriptors, layouts and the chosen algorithm.
+struct Prepared {
+    desc: Desc,
+    la: Layout,
+    lb: Layout,
+    lc: Layout,
+    algo: sys::cublasLtMatmulAlgo_t,
+}
+
+// SAFETY: the descriptors are host objects that are never modified after creation;
+// cuBLASLt allows concurrent calls reading them.
+unsafe impl Send for Prepared {}
+// SAFETY: as above.
+unsafe impl Sync for Prepared {}
+
+/// The plan of `key`, from the cache or created (descriptors + heuristic) and cached.
+fn prepared(h: sys::cublasLtHandle_t, key: &GemmKey) -> Result<Arc<Prepared>> {
+    static CACHE: OnceLock<Mutex<HashMap<GemmKey, Arc<Prepared>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+        return Ok(Arc::clone(p));
+    }
+    let (dt, ct, st) = types(key.dtype);
+    let (m, n, inner) = (key.m, key.n, key.inner);
     let count = inner.0;
     // Column-major: D (n × m, ld n) = op(B) (n × k) · op(A) (k × m).
-    let la = layout(dt, plan.b, count, inner.2 as i64)?;
-    let lb = layout(dt, plan.a, count, inner.1 as i64)?;
+    let la = layout(dt, key.b, count, inner.2 as i64)?;
+    let lb = layout(dt, key.a, count, inner.1 as i64)?;
     let dmat = Mat {
         rows: n as u64,
         cols: m as u64,
@@ -264,8 +283,8 @@ fn gemm(
     let lc = layout(dt, dmat, count, inner.3 as i64)?;
     let desc =
         Desc(lt::create_matmul_desc(ct, st).map_err(|e| blas_err(e, "cublasLtMatmulDescCreate"))?);
-    let ta: i32 = plan.b.trans as i32;
-    let tb: i32 = plan.a.trans as i32;
+    let ta: i32 = key.b.trans as i32;
+    let tb: i32 = key.a.trans as i32;
     // SAFETY: valid descriptor; the values are cublasOperation_t (int32).
     unsafe {
         lt::set_matmul_desc_attribute(
@@ -283,17 +302,7 @@ fn gemm(
         )
         .map_err(|e| blas_err(e, "cublasLtMatmulDescSetAttribute"))?;
     }
-    // Alignment of every pointer the call may form.
-    let (pa, pb, po) = (data_ptr(a, dtype), data_ptr(b, dtype), data_ptr(out, dtype));
-    let strides_or = |f: fn(&(usize, isize, isize, isize)) -> isize| -> u64 {
-        plan.batch
-            .iter()
-            .map(|d| (f(d).unsigned_abs() as u64) * esz)
-            .fold(0, |x, y| x | y)
-    };
-    let al_a = align_of(pa | strides_or(|d| d.1) | (plan.a.ld as u64 * esz));
-    let al_b = align_of(pb | strides_or(|d| d.2) | (plan.b.ld as u64 * esz));
-    let al_o = align_of(po | strides_or(|d| d.3) | (n as u64 * esz));
+    let [al_a, al_b, al_o] = key.align;
     let pref =
         Pref(lt::create_matmul_pref().map_err(|e| blas_err(e, "cublasLtMatmulPreferenceCreate"))?);
     let ws_bytes = WORKSPACE as u64;
@@ -332,10 +341,70 @@ fn gemm(
         .map_err(|e| {
             // No algorithm for this layout: the caller falls back to the CPU.
             Error::Unsupported(format!(
-                "cuBLASLt has no algorithm for this product ({dtype}, m={m}, n={n}, k={}): {e:?}",
-                plan.k
+                "cuBLASLt has no algorithm for this product ({}, m={m}, n={n}, k={}): {e:?}",
+                key.dtype, key.k
             ))
         })?;
+    let p = Arc::new(Prepared {
+        desc,
+        la,
+        lb,
+        lc,
+        algo: heur.algo,
+    });
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(*key, Arc::clone(&p));
+    Ok(p)
+}
+
+/// `out = alpha * (a @ b) + beta * out` for device data of the planned shapes; `out` is
+/// row-contiguous.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    g: &Gpu,
+    stream: RawStream,
+    dtype: Dtype,
+    plan: &Plan,
+    a: &Data,
+    b: &Data,
+    out: &Data,
+    alpha: f32,
+    beta: f32,
+) -> Result<()> {
+    let h = handle(g)?;
+    let esz = dtype.size() as u64;
+    let (m, n) = (plan.m, plan.n);
+    let (inner, outer) = match plan.batch.split_last() {
+        Some((l, rest)) => (*l, rest.to_vec()),
+        None => ((1, 0, 0, 0), Vec::new()),
+    };
+    // Alignment of every pointer the call may form.
+    let (pa, pb, po) = (data_ptr(a, dtype), data_ptr(b, dtype), data_ptr(out, dtype));
+    let strides_or = |f: fn(&(usize, isize, isize, isize)) -> isize| -> u64 {
+        plan.batch
+            .iter()
+            .map(|d| (f(d).unsigned_abs() as u64) * esz)
+            .fold(0, |x, y| x | y)
+    };
+    let key = GemmKey {
+        gpu: g.index,
+        dtype,
+        tf32: tf32(),
+        m,
+        n,
+        k: plan.k,
+        a: plan.a,
+        b: plan.b,
+        inner,
+        align: [
+            align_of(pa | strides_or(|d| d.1) | (plan.a.ld as u64 * esz)),
+            align_of(pb | strides_or(|d| d.2) | (plan.b.ld as u64 * esz)),
+            align_of(po | strides_or(|d| d.3) | (n as u64 * esz)),
+        ],
+    };
+    let prep = prepared(h, &key)?;
     let ws = g.alloc_bytes(WORKSPACE, stream)?;
     // Scalars in the scale type.
     let (a32, b32) = (alpha, beta);
@@ -369,18 +438,18 @@ fn gemm(
         unsafe {
             lt::matmul(
                 h,
-                desc.0,
+                prep.desc.0,
                 ap,
                 bp,
                 off(pb, ob) as *const c_void,
-                la.0,
+                prep.la.0,
                 off(pa, oa) as *const c_void,
-                lb.0,
+                prep.lb.0,
                 off(po, oo) as *const c_void,
-                lc.0,
+                prep.lc.0,
                 off(po, oo) as *mut c_void,
-                lc.0,
-                &heur.algo,
+                prep.lc.0,
+                &prep.algo,
                 ws.ptr() as *mut c_void,
                 WORKSPACE,
                 stream.cu() as sys::cudaStream_t,

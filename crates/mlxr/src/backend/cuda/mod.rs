@@ -22,6 +22,7 @@ pub mod libs;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;
+pub mod sort;
 pub mod ternary;
 pub mod unary;
 

@@ -1,6 +1,7 @@
 //! Softmax and log-sum-exp on the GPU, the twin of backend/cpu/softmax.rs. The kernels
 //! (`kernels/softmax.cu`) take row-contiguous rows: one warp (rows of at most 1024
-//! elements) or one block per row, online max/sum.
+//! elements), a block holding the row in registers (aligned rows that fit: one read of
+//! the row), or one block per row with an online max/sum.
 //! Reductions over other axes (or non-contiguous rows) first copy the input with the
 //! reduced axes moved innermost; softmax's output keeps that layout (the kept axes
 //! outermost, as the CPU's). Real inputs compute in f32 (f64 for f64); complex64 runs
@@ -54,8 +55,17 @@ fn kname(kernel: &str, a: Dtype, o: Dtype, idx: &str) -> String {
     )
 }
 
+/// Packs per thread of the register-row softmax.
+const PACKS: usize = 8;
+
+fn reg_name(a: Dtype, o: Dtype, idx: &str) -> String {
+    let k = kname("softmax_reg_rows", a, o, idx);
+    format!("{}, {PACKS}>", &k[..k.len() - 1])
+}
+
 fn group_names(a: Dtype, o: Dtype, idx: &str) -> Vec<String> {
     vec![
+        reg_name(a, o, idx),
         kname("softmax_rows", a, o, idx),
         kname("logsumexp_rows", a, o, idx),
         kname("softmax_warp_rows", a, o, idx),
@@ -82,7 +92,7 @@ pub fn supported(a: Dtype, o: Dtype) -> bool {
 
 /// `x` with the reduced `axes` innermost, as row-contiguous rows: (data, rows, len,
 /// permutation). Copies unless the permuted view already is row-contiguous.
-fn rows_of(
+pub(crate) fn rows_of(
     g: &Gpu,
     stream: RawStream,
     x: &Data,
@@ -113,6 +123,18 @@ fn rows_of(
     Ok((d, rows, len, perm))
 }
 
+/// Strides of `shape` laid out in memory with its axes in the order `perm` (the layout
+/// [`rows_of`] produces).
+pub(crate) fn permuted_strides(shape: &[usize], perm: &[usize]) -> Vec<isize> {
+    let pshape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let pstr = row_strides(&pshape);
+    let mut strides = vec![0isize; shape.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        strides[p] = pstr[i];
+    }
+    strides
+}
+
 #[allow(clippy::too_many_arguments)]
 fn launch(
     g: &Gpu,
@@ -131,17 +153,26 @@ fn launch(
     }
     let small = rows * len < SMALL;
     let idx = IDX[!small as usize];
-    // Short rows: one warp per row.
-    let warp = len <= WARP_ROW;
-    let kernel = if warp {
-        kernel.replace("_rows", "_warp_rows")
-    } else {
-        kernel.to_string()
-    };
-    let f = g.function(&SOFTMAX, &kname(&kernel, a, o, idx), || {
-        group_names(a, o, idx)
-    })?;
     let (mut xp, mut yp) = (data_ptr(x, a), data_ptr(y, o));
+    // Rows that fit in registers as aligned 16-byte packs: one block of `threads` per row,
+    // one read of the row. Short rows: one warp per row. Others: one block of 256.
+    let v = 16 / a.size().min(16);
+    let reg = kernel == "softmax_rows"
+        && len > WARP_ROW
+        && len % v == 0
+        && len <= 1024 * PACKS * v
+        && xp % 16 == 0
+        && yp % (v * o.size()) as u64 == 0;
+    let warp = len <= WARP_ROW;
+    let (name, block) = if reg {
+        let threads = (len / v).div_ceil(PACKS).div_ceil(32) * 32;
+        (reg_name(a, o, idx), threads.clamp(32, 1024))
+    } else if warp {
+        (kname(&kernel.replace("_rows", "_warp_rows"), a, o, idx), 32)
+    } else {
+        (kname(kernel, a, o, idx), 256)
+    };
+    let f = g.function(&SOFTMAX, &name, || group_names(a, o, idx))?;
     let (mut r32, mut l32, mut r64, mut l64) = (rows as i32, len as i32, rows as i64, len as i64);
     let mut m = mode.unwrap_or(0);
     let mut args: Vec<*mut c_void> = vec![
@@ -158,8 +189,12 @@ fn launch(
     if mode.is_some() {
         args.push(&mut m as *mut i32 as *mut c_void);
     }
-    // One warp, or one block (256 threads), per row.
-    g.launch(f, rows * if warp { 32 } else { 256 }, stream, &mut args)
+    if reg {
+        g.launch_with(f, rows.min(i32::MAX as usize), block, 0, stream, &mut args)
+    } else {
+        // One warp or one block of 256 per row (`launch` uses blocks of 256 threads).
+        g.launch(f, rows * block, stream, &mut args)
+    }
 }
 
 /// Softmax of device data `x` over the sorted, distinct `axes`, into fresh device data of
@@ -190,12 +225,7 @@ pub fn softmax(
     };
     let (xd, rows, len, perm) = rows_of(g, stream, x, shape, axes, a)?;
     let n: usize = shape.iter().product();
-    let pshape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
-    let pstr = row_strides(&pshape);
-    let mut strides = vec![0isize; shape.len()];
-    for (i, &p) in perm.iter().enumerate() {
-        strides[p] = pstr[i];
-    }
+    let strides = permuted_strides(shape, &perm);
     let buf = g.alloc(&[n], o, stream)?;
     let y = Data::with_layout(Arc::clone(&buf.storage), shape, strides, 0, Some(n));
     launch(

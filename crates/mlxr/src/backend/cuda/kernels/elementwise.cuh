@@ -7,6 +7,8 @@
 //          shape and strides come by value in `Strided`; each thread does WORK consecutive
 //          elements of the last axis.
 // `Idx` is `int` when every index fits in 31 bits, `long long` otherwise.
+// The dense variants move 16 bytes per access (`Pack`s of the widest operand type) when
+// every pointer is aligned for it, the tail and misaligned data element by element.
 #pragma once
 #include "cast.cuh"
 
@@ -49,11 +51,55 @@ template <class Idx> __device__ __forceinline__ Idx thread_count() {
   return (Idx)gridDim.x * (Idx)blockDim.x;
 }
 
+// ---- vector access -----------------------------------------------------------------------
+
+// N elements of T moved as one access.
+template <class T, int N> struct alignas(sizeof(T) * N) Pack {
+  T v[N];
+};
+
+// Elements per access of a dense kernel whose widest operand type has `S` bytes.
+template <int S> struct PackWidth {
+  static constexpr int N = S >= 16 ? 1 : 16 / S;
+};
+// The largest size of the types.
+template <class A, class B, class C = A> struct Widest {
+  static constexpr int AB = sizeof(A) > sizeof(B) ? (int)sizeof(A) : (int)sizeof(B);
+  static constexpr int S = AB > (int)sizeof(C) ? AB : (int)sizeof(C);
+};
+
+template <class T, int N> __device__ __forceinline__ bool pack_aligned(const void* p) {
+  return ((unsigned long long)p) % alignof(Pack<T, N>) == 0;
+}
+
+template <class T, int N, class Idx>
+__device__ __forceinline__ Pack<T, N> load_pack(const T* p, Idx i) {
+  return reinterpret_cast<const Pack<T, N>*>(p)[i];
+}
+template <class T, int N, class Idx>
+__device__ __forceinline__ void store_pack(T* p, Idx i, const Pack<T, N>& v) {
+  reinterpret_cast<Pack<T, N>*>(p)[i] = v;
+}
+
 // ---- unary -------------------------------------------------------------------------------
 
 template <class Op, class In, class Out, class Idx>
 __global__ void unary_v(const In* x, Out* y, Idx n) {
-  for (Idx i = thread_index<Idx>(); i < n; i += thread_count<Idx>()) y[i] = cast<Out>(Op{}(x[i]));
+  constexpr int N = PackWidth<Widest<In, Out>::S>::N;
+  Idx start = 0;
+  if (N > 1 && pack_aligned<In, N>(x) && pack_aligned<Out, N>(y)) {
+    Idx nv = n / N;
+    for (Idx i = thread_index<Idx>(); i < nv; i += thread_count<Idx>()) {
+      Pack<In, N> a = load_pack<In, N>(x, i);
+      Pack<Out, N> r;
+#pragma unroll
+      for (int k = 0; k < N; ++k) r.v[k] = cast<Out>(Op{}(a.v[k]));
+      store_pack<Out, N>(y, i, r);
+    }
+    start = nv * N;
+  }
+  for (Idx i = start + thread_index<Idx>(); i < n; i += thread_count<Idx>())
+    y[i] = cast<Out>(Op{}(x[i]));
 }
 
 template <class Op, class In, class Out, class Idx>
@@ -78,22 +124,61 @@ __global__ void unary_g(const In* x, Out* y, const __grid_constant__ Strided<Idx
 
 template <class Op, class A, class B, class Out, class Idx>
 __global__ void binary_vv(const A* a, const B* b, Out* y, Idx n) {
-  for (Idx i = thread_index<Idx>(); i < n; i += thread_count<Idx>())
+  constexpr int N = PackWidth<Widest<A, B, Out>::S>::N;
+  Idx start = 0;
+  if (N > 1 && pack_aligned<A, N>(a) && pack_aligned<B, N>(b) && pack_aligned<Out, N>(y)) {
+    Idx nv = n / N;
+    for (Idx i = thread_index<Idx>(); i < nv; i += thread_count<Idx>()) {
+      Pack<A, N> u = load_pack<A, N>(a, i);
+      Pack<B, N> v = load_pack<B, N>(b, i);
+      Pack<Out, N> r;
+#pragma unroll
+      for (int k = 0; k < N; ++k) r.v[k] = cast<Out>(Op{}(u.v[k], v.v[k]));
+      store_pack<Out, N>(y, i, r);
+    }
+    start = nv * N;
+  }
+  for (Idx i = start + thread_index<Idx>(); i < n; i += thread_count<Idx>())
     y[i] = cast<Out>(Op{}(a[i], b[i]));
+}
+
+// One operand a single element (`SCALAR_A`: a, else b).
+template <class Op, class A, class B, class Out, class Idx, bool SCALAR_A>
+__device__ __forceinline__ void binary_scalar(const A* a, const B* b, Out* y, Idx n) {
+  constexpr int N = PackWidth<Widest<A, B, Out>::S>::N;
+  Idx start = 0;
+  bool ok = SCALAR_A ? pack_aligned<B, N>(b) : pack_aligned<A, N>(a);
+  if (N > 1 && ok && pack_aligned<Out, N>(y)) {
+    Idx nv = n / N;
+    for (Idx i = thread_index<Idx>(); i < nv; i += thread_count<Idx>()) {
+      Pack<Out, N> r;
+      if (SCALAR_A) {
+        A s = a[0];
+        Pack<B, N> v = load_pack<B, N>(b, i);
+#pragma unroll
+        for (int k = 0; k < N; ++k) r.v[k] = cast<Out>(Op{}(s, v.v[k]));
+      } else {
+        B s = b[0];
+        Pack<A, N> u = load_pack<A, N>(a, i);
+#pragma unroll
+        for (int k = 0; k < N; ++k) r.v[k] = cast<Out>(Op{}(u.v[k], s));
+      }
+      store_pack<Out, N>(y, i, r);
+    }
+    start = nv * N;
+  }
+  for (Idx i = start + thread_index<Idx>(); i < n; i += thread_count<Idx>())
+    y[i] = SCALAR_A ? cast<Out>(Op{}(a[0], b[i])) : cast<Out>(Op{}(a[i], b[0]));
 }
 
 template <class Op, class A, class B, class Out, class Idx>
 __global__ void binary_sv(const A* a, const B* b, Out* y, Idx n) {
-  A s = a[0];
-  for (Idx i = thread_index<Idx>(); i < n; i += thread_count<Idx>())
-    y[i] = cast<Out>(Op{}(s, b[i]));
+  binary_scalar<Op, A, B, Out, Idx, true>(a, b, y, n);
 }
 
 template <class Op, class A, class B, class Out, class Idx>
 __global__ void binary_vs(const A* a, const B* b, Out* y, Idx n) {
-  B s = b[0];
-  for (Idx i = thread_index<Idx>(); i < n; i += thread_count<Idx>())
-    y[i] = cast<Out>(Op{}(a[i], s));
+  binary_scalar<Op, A, B, Out, Idx, false>(a, b, y, n);
 }
 
 template <class Op, class A, class B, class Out, class Idx>

@@ -60,12 +60,16 @@ MLXR_M1(m_cosh, coshf, cosh)
 MLXR_M1(m_tanh, tanhf, tanh)
 MLXR_M1(m_asinh, asinhf, asinh)
 MLXR_M1(m_acosh, acoshf, acosh)
-MLXR_M1(m_atanh, atanhf, atanh)
 MLXR_M1(m_floor, floorf, floor)
 MLXR_M1(m_ceil, ceilf, ceil)
 MLXR_M1(m_rint, rintf, rint)
 MLXR_M1(m_fabs, fabsf, fabs)
 #undef MLXR_M1
+// atanh as the CPU (Rust's std) computes it: 0.5 * log1p(2x / (1 - x)); CUDA's atanhf
+// differs from it by up to ~1e-5 relative near |x| = 1, where the function is
+// ill-conditioned.
+__device__ __forceinline__ float m_atanh(float x) { return 0.5f * log1pf((2.0f * x) / (1.0f - x)); }
+__device__ __forceinline__ double m_atanh(double x) { return 0.5 * log1p((2.0 * x) / (1.0 - x)); }
 __device__ __forceinline__ float m_atan2(float y, float x) { return atan2f(y, x); }
 __device__ __forceinline__ double m_atan2(double y, double x) { return atan2(y, x); }
 __device__ __forceinline__ float m_pow(float y, float x) { return powf(y, x); }
@@ -234,10 +238,13 @@ __device__ __forceinline__ c64 c_atan(c64 z) {
   return c_div_plain(c_log(c_one() + iz) - c_log(c_one() - iz), c64{0.0f, 2.0f});
 }
 __device__ __forceinline__ c64 c_asinh(c64 z) { return c_log(z + c_sqrt(c_one() + z * z)); }
+// 2 ln(sqrt((z+1)/2) + sqrt((z-1)/2)) with complex division and product by 2 + 0i, as
+// the CPU (num-complex) does, so special values (infinities) give the same NaNs.
 __device__ __forceinline__ c64 c_acosh(c64 z) {
-  c64 a = c_sqrt(c_scale(z + c_one(), 0.5f));
-  c64 b = c_sqrt(c_scale(z - c_one(), 0.5f));
-  return c_scale(c_log(a + b), 2.0f);
+  c64 two = c64{2.0f, 0.0f};
+  c64 a = c_sqrt(c_div_plain(z + c_one(), two));
+  c64 b = c_sqrt(c_div_plain(z - c_one(), two));
+  return two * c_log(a + b);
 }
 __device__ __forceinline__ c64 c_atanh(c64 z) {
   float inf = __int_as_float(0x7f800000);

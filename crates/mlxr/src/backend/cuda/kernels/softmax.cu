@@ -134,6 +134,107 @@ __global__ void logsumexp_rows(const In* x, Out* y, Idx rows, Idx len) {
   }
 }
 
+// ---- rows held in registers -------------------------------------------------------------
+
+// Softmax of rows of at most blockDim.x * PACKS * V elements (V = 16 / sizeof(In)), with
+// len % V == 0 and 16-byte aligned rows (checked by the launcher): each thread loads its
+// packs once (16-byte accesses), then max, sum and output come from registers; one read
+// and one write of the row. Same results as `softmax_rows`.
+template <class In, class C, class Out, class Idx, int PACKS>
+__global__ void softmax_reg_rows(const In* x, Out* y, Idx rows, Idx len, int mode) {
+  constexpr int V = PackWidth<sizeof(In)>::N;
+  constexpr int VO = V;
+  Idx npk = len / V;
+  for (Idx row = blockIdx.x; row < rows; row += gridDim.x) {
+    const In* xr = x + row * len;
+    Out* yr = y + row * len;
+    Pack<In, V> v[PACKS];
+    C m = -m_inf((C)0);
+    int nan = 0;
+#pragma unroll
+    for (int p = 0; p < PACKS; ++p) {
+      Idx q = (Idx)p * blockDim.x + threadIdx.x;
+      if (q < npk) {
+        v[p] = load_pack<In, V>(xr, q);
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          C e = cast<C>(v[p].v[k]);
+          if (e > m) m = e;
+          nan |= (e != e);
+        }
+      }
+    }
+    // Block max (NaN flags too).
+    {
+      __shared__ C sm[32];
+      __shared__ int sn[32];
+#pragma unroll
+      for (int off = 16; off > 0; off /= 2) {
+        C m2 = shfl_down(m, off);
+        int n2 = __shfl_down_sync(0xffffffffu, nan, off);
+        m = m2 > m ? m2 : m;
+        nan |= n2;
+      }
+      int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+      if (lane == 0) {
+        sm[wid] = m;
+        sn[wid] = nan;
+      }
+      __syncthreads();
+      m = sm[0];
+      nan = sn[0];
+      for (int w = 1; w < nw; ++w) {
+        m = sm[w] > m ? sm[w] : m;
+        nan |= sn[w];
+      }
+      __syncthreads();
+    }
+    C acc = 0;
+#pragma unroll
+    for (int p = 0; p < PACKS; ++p) {
+      Idx q = (Idx)p * blockDim.x + threadIdx.x;
+      if (q < npk) {
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          C e = cast<C>(v[p].v[k]);
+          if (mode == 0) {
+            if (e != -m_inf(e)) acc += m_exp(e - m);
+          } else {
+            acc += rnd<In>(m_exp(rnd<In>(e - m)));
+          }
+        }
+      }
+    }
+    C sum = block_sum(acc);
+    C inv;
+    if (mode == 0) {
+      if (nan || m == m_inf(m)) sum = c_nan<C>();
+      inv = (C)1 / sum;
+    } else {
+      sum = rnd<In>(sum);
+      inv = rnd<In>((C)1 / sum);
+    }
+#pragma unroll
+    for (int p = 0; p < PACKS; ++p) {
+      Idx q = (Idx)p * blockDim.x + threadIdx.x;
+      if (q < npk) {
+        Pack<Out, VO> r;
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+          C e = cast<C>(v[p].v[k]);
+          if (mode == 0) {
+            r.v[k] = cast<Out>(m_exp(e - m) * inv);
+          } else {
+            C t = rnd<In>(m_exp(rnd<In>(e - m)));
+            r.v[k] = cast<Out>(mode == 1 ? t * inv : t / sum);
+          }
+        }
+        store_pack<Out, VO>(yr, q, r);
+      }
+    }
+  }
+}
+
 // ---- one warp per row (short rows) -------------------------------------------------------
 
 template <class C> __device__ __forceinline__ void warp_merge(C& m, C& s, int& nan) {
