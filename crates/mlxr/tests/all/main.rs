@@ -15,9 +15,13 @@ mod creation;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
+mod cuda_indexing;
+#[cfg(feature = "cuda")]
 mod cuda_nvrtc;
 #[cfg(feature = "cuda")]
 mod cuda_ops;
+#[cfg(feature = "cuda")]
+mod cuda_random;
 mod einsum;
 mod indexing;
 mod io;
