@@ -93,13 +93,16 @@ fn move_names(ty: &str) -> Vec<String> {
         .collect()
 }
 
-fn update_names(d: Dtype) -> Vec<String> {
+/// The update kernels of dtype `d` and index type `i`: the scatter family (`scatter`)
+/// or the slice-update family (slice updates and put_along_axis).
+fn update_names(d: Dtype, i: &str, scatter: bool) -> Vec<String> {
     let t = type_name(d);
     let mut v = Vec::new();
-    for i in IDX {
-        for r in OPS {
-            let o = op_name(r);
+    for r in OPS {
+        let o = op_name(r);
+        if scatter {
             v.push(format!("mlxr::scatter_g<{o}, {t}, {i}>"));
+        } else {
             v.push(format!("mlxr::update_window_g<{o}, {t}, {i}>"));
             if matches!(r, ScatterReduce::None | ScatterReduce::Sum) {
                 v.push(format!("mlxr::scatter_axis_g<{o}, {t}, {i}>"));
@@ -122,10 +125,14 @@ pub fn kernel_groups() -> Vec<Group> {
         });
     }
     for d in Dtype::ALL {
-        g.push(Group {
-            program: &INDEXING,
-            names: update_names(d),
-        });
+        for i in IDX {
+            for scatter in [true, false] {
+                g.push(Group {
+                    program: &INDEXING,
+                    names: update_names(d, i, scatter),
+                });
+            }
+        }
     }
     g
 }
@@ -429,9 +436,16 @@ fn gather_windows(
     }
 }
 
-/// The kernel of an update family for dtype `d`.
+/// An update kernel (`name`) for dtype `d`, compiled with its family.
 fn update_fn(g: &Gpu, name: &str, d: Dtype) -> Result<Func> {
-    g.function(&INDEXING, name, || update_names(d))
+    let i = if name.ends_with("long long>") {
+        IDX[1]
+    } else {
+        IDX[0]
+    };
+    g.function(&INDEXING, name, || {
+        update_names(d, i, name.starts_with("mlxr::scatter_g"))
+    })
 }
 
 /// Combine `upd` into the window of row-contiguous `out` (shape `shape`) that starts at
