@@ -72,6 +72,10 @@ impl Primitive for Gather {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::indexing::gather_gpu(&self.axes, &self.slice_sizes, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -175,6 +179,10 @@ impl Primitive for GatherAxis {
         outputs[0].set_data(k::gather_axis(&inputs[0], &inputs[1], self.axis)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::indexing::gather_axis_gpu(self.axis, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -254,6 +262,10 @@ impl Primitive for Scatter {
         )?;
         outputs[0].set_data(out);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::indexing::scatter_gpu(self.reduce, &self.axes, inputs, outputs)
     }
     fn vjp(
         &self,
@@ -394,6 +406,10 @@ impl Primitive for ScatterAxis {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::indexing::scatter_axis_gpu(self.reduce, self.axis, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -483,6 +499,16 @@ impl Primitive for SliceUpdate {
         )?;
         outputs[0].set_data(out);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::indexing::slice_update_gpu(
+            self.reduce,
+            &self.start,
+            &self.strides,
+            inputs,
+            outputs,
+        )
     }
     fn vjp(
         &self,
@@ -592,6 +618,15 @@ impl Primitive for DynamicSlice {
         outputs[0].set_data(k::copy_window(&inputs[0], &st, &self.slice_size)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::indexing::dynamic_slice_gpu(
+            &self.axes,
+            &self.slice_size,
+            inputs,
+            outputs,
+        )
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -688,6 +723,10 @@ impl Primitive for DynamicSliceUpdate {
         )?;
         outputs[0].set_data(out);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::indexing::dynamic_slice_update_gpu(&self.axes, inputs, outputs)
     }
     fn vjp(
         &self,

@@ -64,6 +64,10 @@ impl Primitive for RandomBits {
         outputs[0].set_data(d);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::random::random_bits_gpu(inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -112,6 +116,10 @@ impl Primitive for RandomTransform {
         let d = k::transform(&inputs[0], self.dist, &inputs[1..], self.dtype)?;
         outputs[0].set_data(d);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::random::transform_gpu(self.dist, self.dtype, inputs, outputs)
     }
     fn vjp(
         &self,
@@ -172,6 +180,10 @@ impl Primitive for Bernoulli {
         outputs[0].set_data(k::bernoulli(&inputs[0], &inputs[1])?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::random::bernoulli_gpu(inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -212,6 +224,10 @@ impl Primitive for RandInt {
         outputs[0].set_data(k::randint(&inputs[0], &inputs[1], &inputs[2], self.dtype)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::random::randint_gpu(self.dtype, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -251,6 +267,10 @@ impl Primitive for Categorical {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::categorical(&inputs[0], &inputs[1], self.axis)?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::random::categorical_gpu(self.axis, inputs, outputs)
     }
     fn vjp(
         &self,
@@ -299,6 +319,11 @@ impl Primitive for SymSqrt {
         outputs[0].set_data(k::sym_sqrt(&inputs[0])?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        // An iterative eigen-solve per small matrix; MLX also runs it on the CPU only.
+        crate::backend::cuda::cpu_fallback(self, inputs, outputs)
+    }
     fn vjp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
         Err(Error::Unsupported(
             "[SymSqrt::vjp] Not implemented (as MLX, whose multivariate_normal square root goes \
@@ -339,6 +364,10 @@ impl Primitive for MvnApply {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::mvn_apply(&inputs[0], &inputs[1], &inputs[2])?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::random::mvn_apply_gpu(inputs, outputs)
     }
     fn vjp(
         &self,
@@ -413,6 +442,10 @@ impl Primitive for ComplexNormal {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::complex_normal(&inputs[0], self.scale, self.loc)?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::random::complex_normal_gpu(self.scale, self.loc, inputs, outputs)
     }
     fn vjp(
         &self,

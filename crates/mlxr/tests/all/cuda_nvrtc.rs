@@ -115,3 +115,24 @@ fn disk_cache_is_written_and_read() {
     assert_eq!(a.lowered, b.lowered);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Kernels with inline PTX (atomics) are assembled to machine code, for sm_90 and for
+/// sm_80 (whose fallbacks differ), so PTX syntax errors show up without a GPU.
+#[test]
+fn inline_ptx_kernels_assemble() {
+    if !nvrtc_or_skip("inline_ptx_kernels_assemble") {
+        return;
+    }
+    let groups = mlxr::backend::cuda::indexing::kernel_groups();
+    for arch in [90, 80] {
+        for g in groups.iter().filter(|g| {
+            g.names
+                .iter()
+                .any(|n| n.contains("rows2") || n.contains("OpSum, mlxr::bf16"))
+        }) {
+            if let Err(e) = kernels::compile(g, Target::Cubin(arch), None) {
+                panic!("sm_{arch}: {e}");
+            }
+        }
+    }
+}

@@ -15,11 +15,15 @@ mod creation;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
+mod cuda_indexing;
+#[cfg(feature = "cuda")]
 mod cuda_nvrtc;
 #[cfg(feature = "cuda")]
 mod cuda_ops;
 #[cfg(feature = "cuda")]
 mod cuda_sort;
+#[cfg(feature = "cuda")]
+mod cuda_random;
 mod einsum;
 mod indexing;
 mod io;

@@ -101,6 +101,8 @@ pub fn all_groups() -> Vec<Group> {
     g.extend(super::reduce::kernel_groups());
     g.extend(super::softmax::kernel_groups());
     g.extend(super::sort::kernel_groups());
+    g.extend(super::indexing::kernel_groups());
+    g.extend(super::random::kernel_groups());
     g
 }
 
