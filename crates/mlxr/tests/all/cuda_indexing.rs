@@ -7,23 +7,9 @@
 //! test skips (with a message) when no GPU is usable; `MLXR_CUDA_OPS_DRY=1` runs the
 //! bodies on the CPU twice (to check the tests themselves anywhere).
 
+pub use super::cuda_ops::gpu_or_skip;
 use crate::common::*;
 use mlxr::{ops, Array, Device, Dtype};
-
-/// GPU 0, or `None` (with a message) when no GPU is usable (the CPU with
-/// `MLXR_CUDA_OPS_DRY=1`).
-pub fn gpu_or_skip(test: &str) -> Option<Device> {
-    if std::env::var("MLXR_CUDA_OPS_DRY").as_deref() == Ok("1") {
-        return Some(Device::cpu());
-    }
-    match Device::gpu(0) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            eprintln!("{test}: skipped: {e}");
-            None
-        }
-    }
-}
 
 /// Run `body` on the CPU and on the GPU; compare each result with the tolerance `tol`
 /// gives for its case name and dtype ((0, 0): identical values, NaN matching NaN).
