@@ -39,17 +39,19 @@ fn loss(l: &dyn Layer, x: &Array) -> Result<Array> {
 fn output_and_grads(m: &Dyn, x: &Array, params: &[&str]) -> Vec<Array> {
     let y = m.0.forward(x).unwrap();
     let mc = m.clone();
-    let gx = mlxr::grad(move |a: &[Array]| Ok(vec![loss(&*mc.0, &a[0])?]), &[0])(&[x.clone()])
-        .unwrap()
-        .pop()
-        .unwrap();
+    let gx = mlxr::grad(move |a: &[Array]| Ok(vec![loss(&*mc.0, &a[0])?]), &[0])(
+        std::slice::from_ref(x),
+    )
+    .unwrap()
+    .pop()
+    .unwrap();
     let mut out = vec![y, gx];
     if params.is_empty() {
         return out;
     }
     let (_, g) = mlxr_nn::value_and_grad(|m: &Dyn, a: &[Array]| Ok(vec![loss(&*m.0, &a[0])?]))(
         m,
-        &[x.clone()],
+        std::slice::from_ref(x),
     )
     .unwrap();
     for p in params {
@@ -405,13 +407,13 @@ fn batchnorm_running_statistics_match_mlx() {
         Ok(vec![ops::sum(&ops::sin(&m.forward(&a[0])?)?, None, false)?])
     };
     let y1 = m.forward(&x1).unwrap();
-    let (_, g) = mlxr_nn::value_and_grad(lossf)(&m, &[x2.clone()]).unwrap();
+    let (_, g) = mlxr_nn::value_and_grad(lossf)(&m, std::slice::from_ref(&x2)).unwrap();
     let rm = m.running_mean.as_ref().unwrap().value();
     let rv = m.running_var.as_ref().unwrap().value();
     m.eval_mode();
     assert!(!m.is_training());
     let y3 = m.forward(&x3).unwrap();
-    let (_, g3) = mlxr_nn::value_and_grad(lossf)(&m, &[x3.clone()]).unwrap();
+    let (_, g3) = mlxr_nn::value_and_grad(lossf)(&m, std::slice::from_ref(&x3)).unwrap();
     let mc = m.clone();
     let gx3 = mlxr::grad(
         move |a: &[Array]| {
@@ -422,7 +424,7 @@ fn batchnorm_running_statistics_match_mlx() {
             )?])
         },
         &[0],
-    )(&[x3.clone()])
+    )(std::slice::from_ref(&x3))
     .unwrap()
     .pop()
     .unwrap();

@@ -15,7 +15,7 @@ fn init(
     groups: usize,
     bias: bool,
 ) -> Result<(Param, Option<Param>)> {
-    if groups == 0 || in_channels % groups != 0 {
+    if groups == 0 || !in_channels.is_multiple_of(groups) {
         return Err(Error::InvalidArgument(format!(
             "[{name}] The number of input channels ({in_channels}) must be divisible by the \
              number of groups ({groups})"

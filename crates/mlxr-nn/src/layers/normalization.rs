@@ -178,7 +178,7 @@ impl GroupNorm {
                 "The number of features ({dims}) must be a positive integer."
             )));
         }
-        if dims % num_groups != 0 {
+        if !dims.is_multiple_of(num_groups) {
             return Err(Error::InvalidArgument(format!(
                 "The number of features ({dims}) must be evenly divisible by the number of \
                  groups ({num_groups})."

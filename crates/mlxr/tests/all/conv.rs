@@ -183,7 +183,7 @@ fn run(case: &Case, x: &Array, w: &Array, c: &Array) -> Vec<Array> {
     let (outs, grads) = mlxr::vjp(
         move |a: &[Array]| Ok(vec![f(&a[0], &a[1])?]),
         &[x.clone(), w.clone()],
-        &[c.clone()],
+        std::slice::from_ref(c),
     )
     .unwrap();
     vec![outs[0].clone(), grads[0].clone(), grads[1].clone()]
