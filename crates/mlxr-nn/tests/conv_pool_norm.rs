@@ -535,3 +535,39 @@ fn bad_arguments_and_inputs_are_errors() {
     assert!(bn.forward(&rand(&[2, 2, 2, 2, 4], 0.0, 1.0, 1)).is_err());
     assert!(bn.forward(&rand(&[2, 3], 0.0, 1.0, 1)).is_err());
 }
+
+#[test]
+fn views_and_empty_batches() {
+    // A transposed view gives the same result as its contiguous copy.
+    let base = rand(&[3, 6, 5, 2], -1.0, 1.0, 11);
+    let v = ops::transpose_axes(&base, &[3, 2, 1, 0]).unwrap(); // (2, 5, 6, 3)
+    let c = ops::contiguous(&v).unwrap();
+    let layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Conv2d::new(3, 4, (3, 2), (2, 1), (1, 1), (1, 1), 1, true).unwrap()),
+        Box::new(ConvTranspose2d::new(3, 2, (2, 2), (2, 1), (0, 0), (1, 1), (0, 0), true).unwrap()),
+        Box::new(MaxPool2d::new((2, 2), Some((1, 2)), (1, 0)).unwrap()),
+        Box::new(AvgPool2d::new((3, 2), None, (0, 0)).unwrap()),
+        Box::new(Upsample::new(&[1.5], "cubic", false, false).unwrap()),
+        Box::new(GroupNorm::new(3, 3, 1e-5, true, true).unwrap()),
+        Box::new(InstanceNorm::new(3, 1e-5, true).unwrap()),
+        Box::new(BatchNorm::new(3, 1e-5, 0.1, true, false).unwrap()),
+    ];
+    for (i, l) in layers.iter().enumerate() {
+        close(
+            &l.forward(&v).unwrap(),
+            &l.forward(&c).unwrap(),
+            1e-6,
+            1e-6,
+            &format!("layer {i} on a view"),
+        );
+    }
+    // An empty batch gives an empty output of the shape a full batch has, batch 0.
+    let e = ops::zeros(&[0, 5, 6, 3], None).unwrap();
+    for (i, l) in layers.iter().take(5).enumerate() {
+        let mut want = l.forward(&c).unwrap().shape().to_vec();
+        want[0] = 0;
+        let y = l.forward(&e).unwrap();
+        assert_eq!(y.shape(), &want[..], "layer {i} on an empty batch");
+        assert!(y.to_vec::<f32>().unwrap().is_empty());
+    }
+}
