@@ -3,19 +3,25 @@
 
 pub mod attention;
 pub mod containers;
+pub mod convolution;
 pub mod dropout;
 pub mod embedding;
 pub mod linear;
 pub mod normalization;
+pub mod pooling;
 pub mod positional;
+pub mod upsample;
 
 pub use attention::MultiHeadAttention;
 pub use containers::Sequential;
+pub use convolution::{Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
-pub use normalization::{LayerNorm, RMSNorm};
+pub use normalization::{BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RMSNorm, RunningStat};
+pub use pooling::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d};
 pub use positional::{RoPE, SinusoidalPositionalEncoding};
+pub use upsample::{Upsample, UpsampleMode};
 
 use crate::Module;
 use mlxr::{Array, Result};

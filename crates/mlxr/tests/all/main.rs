@@ -10,6 +10,7 @@ mod gradcheck;
 mod advanced_indexing;
 mod binary;
 mod composite;
+mod conv;
 mod core;
 mod creation;
 #[cfg(feature = "cuda")]
