@@ -8,6 +8,8 @@ pub mod embedding;
 pub mod linear;
 pub mod normalization;
 pub mod positional;
+pub mod recurrent;
+pub mod transformer;
 
 pub use attention::MultiHeadAttention;
 pub use containers::Sequential;
@@ -15,7 +17,12 @@ pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
 pub use normalization::{LayerNorm, RMSNorm};
-pub use positional::{RoPE, SinusoidalPositionalEncoding};
+pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use recurrent::{GRU, LSTM, RNN};
+pub use transformer::{
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
+};
 
 use crate::Module;
 use mlxr::{Array, Result};
