@@ -245,7 +245,7 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--context", type=int, default=64)
-    p.add_argument("--vocab", type=int, default=48)
+    p.add_argument("--vocab", type=int, default=28, help="28: the vocabulary of train_lm's corpus")
     a = p.parse_args()
     for peer in a.peer.split(","):
         for size in a.size.split(","):

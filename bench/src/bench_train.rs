@@ -1,6 +1,6 @@
 //! The training-throughput benchmark: tokens per second of one training step (forward,
 //! backward, AdamW update, all evaluated) of the main job's language model
-//! (`mlxr_nn::models::Lm`, as `examples/train_lm.rs`) on random tokens. Each size prints
+//! (`mlxr_nn::models::Lm`, as `examples/train_lm.rs`) on random tokens (vocabulary 28 by default, train_lm's). Each size prints
 //! one JSON line with the median step time over `--steps` timed steps after `--warmup`
 //! untimed ones; `bench/train_peers.py` times the same model in MLX and PyTorch with the same
 //! output format, and `bench/run_train.py` runs them side by side.
@@ -46,7 +46,7 @@ fn main() -> Result<()> {
     };
     let sizes = get("--size").unwrap_or_else(|| "tiny,small".into());
     let (steps, warmup) = (num("--steps", 10), num("--warmup", 3));
-    let (batch, context, vocab) = (num("--batch", 32), num("--context", 64), num("--vocab", 48));
+    let (batch, context, vocab) = (num("--batch", 32), num("--context", 64), num("--vocab", 28));
     mlxr::with_device(device, || -> Result<()> {
         for size in sizes.split(',') {
             mlxr::random::seed(0);
