@@ -75,6 +75,9 @@ for size in a.size.split(","):
     o = ours.get(size)
     if o is None:
         continue
+    if "error" in o:
+        lines.append(f"| {size} | mlxr failed: {o['error'][:80]} |")
+        continue
     cells = [size, f"{o['params']:,}", f"{o['step_ms']:.1f}", f"{o['tokens_per_s']:.0f}"]
     for x in peers:
         r = next((r for r in rows if r["impl"] == x and r.get("size") == size), None)
