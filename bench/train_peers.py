@@ -198,7 +198,15 @@ def run_torch(a, size, compiled):
             return rms_norm(x, self.norm) @ self.embedding.weight.T
 
     torch.manual_seed(0)
-    model = Lm().to(dev)
+    model = Lm()
+    with torch.no_grad():  # MLX's initialisation: embedding N(0, 1/dims), linears U(+-1/sqrt(in))
+        for name, prm in model.named_parameters():
+            if name == "embedding.weight":
+                prm.normal_(0.0, dims ** -0.5)
+            elif prm.ndim == 2:
+                bound = prm.shape[1] ** -0.5
+                prm.uniform_(-bound, bound)
+    model = model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
 
     def loss_fn(x, y):
