@@ -49,7 +49,7 @@ where
     Ok(run(&args)?.remove(0))
 }
 
-/// Masks travel through `checkpointed` as inputs; an absent mask is an empty marker list.
+/// Masks travel through `checkpointed` as inputs: the given ones in order, and which were given.
 fn mask_args(masks: &[Option<&Array>]) -> (Vec<Array>, Vec<bool>) {
     let mut v = Vec::new();
     let mut present = Vec::new();
