@@ -1,5 +1,6 @@
-//! Layers (MLX's `mlx.nn` classes): each is a struct holding its parameters as [`Param`]s,
-//! implements [`Module`](crate::Module) through the `module!` macro, and has a `forward`.
+//! Layers (MLX's `mlx.nn` classes): each is a struct holding its parameters as
+//! [`Param`](crate::Param)s, implements [`Module`] through the `module!` macro, and has a
+//! `forward`.
 
 pub mod attention;
 pub mod containers;
