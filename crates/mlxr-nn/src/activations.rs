@@ -2,6 +2,11 @@
 
 use mlxr::ops;
 use mlxr::{Array, Result};
+use std::sync::Arc;
+
+/// An activation passed to a layer (MLX's callables such as `nn.relu`): e.g.
+/// `Arc::new(activations::gelu)`.
+pub type Activation = Arc<dyn Fn(&Array) -> Result<Array> + Send + Sync>;
 
 /// `max(x, 0)`.
 pub fn relu(x: &Array) -> Result<Array> {

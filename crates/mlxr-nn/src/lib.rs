@@ -12,6 +12,7 @@ pub mod activations;
 pub mod init;
 pub mod layers;
 pub mod losses;
+pub mod models;
 pub mod module;
 pub mod optimizers;
 

@@ -1,6 +1,6 @@
 //! Training: `nn::value_and_grad` gives MLX's gradients for a model with the same weights,
 //! frozen parameters get none, and a small MLP learns a synthetic classification task to
-//! over 95% accuracy in well under a minute on the CPU.
+//! over 95% accuracy in well under a minute on the CPU; the main job's model matches MLX.
 
 mod mlx_ref;
 
@@ -128,4 +128,51 @@ fn mlp_learns_a_synthetic_task() {
     println!("MLP accuracy {acc:.3} after 200 steps in {secs:.2} s");
     assert!(acc > 0.95, "accuracy {acc}");
     assert!(secs < 60.0, "took {secs} s");
+}
+
+/// The main job's model (`models::Lm`, used by train_lm and bench_train) against the same
+/// model written in MLX (as bench/train_peers.py): logits, loss and every gradient with the
+/// same weights, loaded strictly by MLX (so the parameter names agree too).
+#[test]
+fn lm_matches_mlx() {
+    use mlxr_nn::models::{Lm, LmConfig};
+    let d = scratch();
+    let cfg = LmConfig {
+        vocab: 11,
+        dims: 32,
+        layers: 2,
+        heads: 4,
+    };
+    let m = Lm::new(cfg).unwrap();
+    m.save_weights(d.join("lm.safetensors")).unwrap();
+    let ids: Vec<i32> = (0..2 * 9).map(|i| (i * 7 + 3) % 11).collect();
+    let x = Array::from_slice(&ids[..18], &[2, 9]).unwrap();
+    let y = Array::from_slice(
+        &ids.iter().map(|v| (v + 1) % 11).collect::<Vec<_>>(),
+        &[2, 9],
+    )
+    .unwrap();
+    let logits = m.forward(&x).unwrap();
+    let f = |m: &Lm, a: &[Array]| -> Result<Vec<Array>> { Ok(vec![m.loss(&a[0], &a[1])?]) };
+    let (l, g) = mlxr_nn::value_and_grad(f)(&m, &[x.clone(), y.clone()]).unwrap();
+    let want = mlx(
+        "dims, heads, hidden = 32, 4, 8 * 32 // 3 // 16 * 16\n\
+         class Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.attention_norm = nn.RMSNorm(dims, eps=1e-5); self.ffn_norm = nn.RMSNorm(dims, eps=1e-5)\n        self.wq = nn.Linear(dims, dims, bias=False); self.wk = nn.Linear(dims, dims, bias=False)\n        self.wv = nn.Linear(dims, dims, bias=False); self.wo = nn.Linear(dims, dims, bias=False)\n        self.w1 = nn.Linear(dims, hidden, bias=False); self.w2 = nn.Linear(hidden, dims, bias=False); self.w3 = nn.Linear(dims, hidden, bias=False)\n        self.rope = nn.RoPE(dims // heads)\n    def __call__(self, x, mask):\n        B, L, D = x.shape\n        h = self.attention_norm(x)\n        sp = lambda t: t.reshape(B, L, heads, D // heads).transpose(0, 2, 1, 3)\n        q, k, v = self.rope(sp(self.wq(h))), self.rope(sp(self.wk(h))), sp(self.wv(h))\n        o = mx.fast.scaled_dot_product_attention(q, k, v, scale=math.sqrt(1 / (D // heads)), mask=mask)\n        x = x + self.wo(o.transpose(0, 2, 1, 3).reshape(B, L, D))\n        h = self.ffn_norm(x)\n        return x + self.w2(nn.silu(self.w1(h)) * self.w3(h))\n\
+         class Lm(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.embedding = nn.Embedding(11, dims); self.layers = [Block() for _ in range(2)]; self.norm = nn.RMSNorm(dims, eps=1e-5)\n    def __call__(self, t):\n        mask = nn.MultiHeadAttention.create_additive_causal_mask(t.shape[1])\n        x = self.embedding(t)\n        for b in self.layers:\n            x = b(x, mask)\n        return self.embedding.as_linear(self.norm(x))\n\
+         m = Lm(); m.load_weights(os.path.join(d, 'lm.safetensors'))\n\
+         f = lambda m, x, y: nn.losses.cross_entropy(m(x), y, reduction='mean')\n\
+         l, g = nn.value_and_grad(m, f)(m, x, y)\n\
+         from mlx.utils import tree_flatten\n\
+         out = [m(x), l] + [v for _, v in sorted(tree_flatten(g))]",
+        &[("x", &x), ("y", &y)],
+        Some(&d),
+    );
+    close(&logits, &want[0], 1e-4, 1e-5, "Lm logits");
+    close(&l[0], &want[1], 1e-5, 1e-6, "Lm loss");
+    let mut g = tree_flatten(&g);
+    g.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(g.len(), want.len() - 2);
+    for ((name, a), w) in g.iter().zip(&want[2..]) {
+        close(a, w, 2e-3, 1e-5, name);
+    }
 }

@@ -1,5 +1,6 @@
-//! Layers (MLX's `mlx.nn` classes): each is a struct holding its parameters as [`Param`]s,
-//! implements [`Module`](crate::Module) through the `module!` macro, and has a `forward`.
+//! Layers (MLX's `mlx.nn` classes): each is a struct holding its parameters as
+//! [`Param`](crate::Param)s, implements [`Module`] through the `module!` macro, and has a
+//! `forward`.
 
 pub mod attention;
 pub mod containers;
@@ -10,6 +11,8 @@ pub mod linear;
 pub mod normalization;
 pub mod pooling;
 pub mod positional;
+pub mod recurrent;
+pub mod transformer;
 pub mod upsample;
 
 pub use attention::MultiHeadAttention;
@@ -20,7 +23,12 @@ pub use embedding::Embedding;
 pub use linear::{Bilinear, Identity, Linear};
 pub use normalization::{BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RMSNorm, RunningStat};
 pub use pooling::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d};
-pub use positional::{RoPE, SinusoidalPositionalEncoding};
+pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use recurrent::{GRU, LSTM, RNN};
+pub use transformer::{
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
+};
 pub use upsample::{Upsample, UpsampleMode};
 
 use crate::Module;

@@ -183,3 +183,87 @@ impl SinusoidalPositionalEncoding {
         }
     }
 }
+
+/// Attention with linear biases (MLX's `ALiBi`): adds `-|i - j| * slope_h` to the attention
+/// scores of head `h` (query position `i`, key position `j`), with geometric per-head slopes.
+/// It has no parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ALiBi;
+module!(ALiBi {});
+
+/// The slopes of `n` heads (the paper's geometric sequence, interleaved for counts that are
+/// not powers of two), as MLX computes them in double precision.
+fn alibi_slopes(n: usize) -> Vec<f64> {
+    let l = (n as f64).log2();
+    if l.fract() == 0.0 {
+        let start = 2f64.powf(-(2f64.powf(-(l - 3.0))));
+        (0..n).map(|i| start * start.powi(i as i32)).collect()
+    } else {
+        let p = 1usize << l.floor() as u32;
+        let mut s = alibi_slopes(p);
+        s.extend(alibi_slopes(2 * p).into_iter().step_by(2).take(n - p));
+        s
+    }
+}
+
+impl ALiBi {
+    /// The per-head slopes, shape `(num_heads, 1, 1)` (MLX's `create_alibi_slope`).
+    pub fn create_alibi_slope(num_heads: usize, dtype: Dtype) -> Result<Array> {
+        if num_heads == 0 {
+            return Err(Error::InvalidArgument(
+                "ALiBi: num_heads must be positive".into(),
+            ));
+        }
+        let s: Vec<f32> = alibi_slopes(num_heads).iter().map(|&v| v as f32).collect();
+        ops::astype(&Array::from_slice(&s, &[num_heads, 1, 1])?, dtype)
+    }
+    /// The bias `(1, num_heads, q_sequence_length - offset, k_sequence_length)` (MLX's
+    /// `create_alibi_matrix`: query positions `offset..q_sequence_length`).
+    pub fn create_alibi_matrix(
+        q_sequence_length: usize,
+        k_sequence_length: usize,
+        num_heads: usize,
+        offset: usize,
+        dtype: Dtype,
+    ) -> Result<Array> {
+        if offset > q_sequence_length {
+            return Err(Error::InvalidArgument(format!(
+                "ALiBi: offset {offset} exceeds the query length {q_sequence_length}"
+            )));
+        }
+        let x1 = ops::arange_range(offset as i64, q_sequence_length as i64, 1, None)?;
+        let x2 = ops::arange_range(0, k_sequence_length as i64, 1, None)?;
+        let d = ops::subtract(&ops::expand_dims(&x1, &[1])?, &ops::expand_dims(&x2, &[0])?)?;
+        let dist = ops::negative(&ops::abs(&ops::expand_dims(&d, &[0, 1])?)?)?;
+        let slope = Self::create_alibi_slope(num_heads, dtype)?;
+        ops::astype(&ops::multiply(&dist, &slope)?, dtype)
+    }
+    /// Add the biases to `attention_scores (B, heads, L, S)` (queries at positions
+    /// `offset..offset + L`), plus `mask` when given.
+    pub fn forward(
+        &self,
+        attention_scores: &Array,
+        offset: usize,
+        mask: Option<&Array>,
+    ) -> Result<Array> {
+        let nd = attention_scores.ndim();
+        if nd < 2 {
+            return Err(Error::Shape(format!(
+                "ALiBi: the attention scores need at least 2 dimensions (B, heads, L, S), got {:?}",
+                attention_scores.shape()
+            )));
+        }
+        let sh = attention_scores.shape();
+        let mut bias = Self::create_alibi_matrix(
+            sh[nd - 2] + offset,
+            sh[nd - 1],
+            sh[1],
+            offset,
+            attention_scores.dtype(),
+        )?;
+        if let Some(m) = mask {
+            bias = ops::add(&bias, m)?;
+        }
+        ops::add(attention_scores, &bias)
+    }
+}

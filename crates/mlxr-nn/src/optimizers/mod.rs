@@ -15,11 +15,13 @@ macro_rules! rule_base {
     };
 }
 
+pub mod adafactor;
 pub mod adam;
 pub mod adaptive;
 pub mod schedules;
 pub mod sgd;
 
+pub use adafactor::Adafactor;
 pub use adam::{Adam, AdamW, Adamax, Lion};
 pub use adaptive::{AdaDelta, Adagrad, RMSprop};
 pub use schedules::{
