@@ -424,6 +424,10 @@ impl Primitive for Concatenate {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::concatenate_gpu(self.axis, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -554,6 +558,10 @@ impl Primitive for Pad {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::pad_gpu(&self.low, self.mode, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -674,6 +682,10 @@ impl Primitive for Tile {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::tile_gpu(inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -747,6 +759,10 @@ impl Primitive for Repeat {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::repeat_gpu(self.repeats, self.axis, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -809,6 +825,10 @@ impl Primitive for Roll {
             .collect();
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), shape, &maps, None)?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::roll_gpu(&self.shifts, inputs, outputs)
     }
     fn vjp(
         &self,
@@ -973,6 +993,10 @@ impl Primitive for Diag {
         let d = x.data()?;
         outputs[0].set_data(kernels::diag_matrix(&d, x.size(), self.k, x.dtype())?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::diag_gpu(self.k, inputs, outputs)
     }
     fn vjp(
         &self,

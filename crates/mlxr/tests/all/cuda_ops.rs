@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// GPU 0, or `None` (with a message) when no GPU is usable. `MLXR_CUDA_OPS_DRY=1` runs
 /// the test bodies on the CPU twice instead (to check the tests themselves anywhere).
-fn gpu_or_skip(test: &str) -> Option<Device> {
+pub(crate) fn gpu_or_skip(test: &str) -> Option<Device> {
     if std::env::var("MLXR_CUDA_OPS_DRY").as_deref() == Ok("1") {
         return Some(Device::cpu());
     }
@@ -26,7 +26,7 @@ fn gpu_or_skip(test: &str) -> Option<Device> {
 
 /// Tolerances (rtol, atol) for GPU vs CPU results: the math libraries differ by an ulp
 /// or two; half precision results may round to the neighbouring value.
-fn gpu_tol(dtype: Dtype) -> (f64, f64) {
+pub(crate) fn gpu_tol(dtype: Dtype) -> (f64, f64) {
     match dtype {
         Dtype::Float16 => (2e-3, 2e-3),
         Dtype::Bfloat16 => (1.6e-2, 1e-2),
@@ -38,7 +38,7 @@ fn gpu_tol(dtype: Dtype) -> (f64, f64) {
 }
 
 /// Run `body` on the CPU and on the GPU and compare every result with `tol`.
-fn compare_with(
+pub(crate) fn compare_with(
     test: &str,
     tol: impl Fn(Dtype) -> (f64, f64),
     body: impl Fn() -> Vec<(String, Array)>,
@@ -89,13 +89,19 @@ fn assert_close_complex(got: &Array, want: &Array, rtol: f64, atol: f64, what: &
     }
 }
 
-fn compare(test: &str, body: impl Fn() -> Vec<(String, Array)>) {
+pub(crate) fn compare(test: &str, body: impl Fn() -> Vec<(String, Array)>) {
     compare_with(test, gpu_tol, body)
 }
 
 /// Layouts of one random input of `shape` (3-d): contiguous, transposed view, broadcast
 /// view (of a [1, s1, 1] array) and a strided slice.
-fn layouts(shape: &[usize], dt: Dtype, lo: f64, hi: f64, seed: u64) -> Vec<(String, Array)> {
+pub(crate) fn layouts(
+    shape: &[usize],
+    dt: Dtype,
+    lo: f64,
+    hi: f64,
+    seed: u64,
+) -> Vec<(String, Array)> {
     let x = rand(shape, dt, lo, hi, seed);
     let t = rand(&[shape[2], shape[0], shape[1]], dt, lo, hi, seed + 1);
     let t = ops::transpose_axes(&t, &[1, 2, 0]).unwrap();

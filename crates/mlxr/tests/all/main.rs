@@ -15,9 +15,15 @@ mod creation;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
+mod cuda_creation;
+#[cfg(feature = "cuda")]
 mod cuda_nvrtc;
 #[cfg(feature = "cuda")]
 mod cuda_ops;
+#[cfg(feature = "cuda")]
+mod cuda_scan;
+#[cfg(feature = "cuda")]
+mod cuda_shape;
 mod einsum;
 mod indexing;
 mod io;

@@ -16,11 +16,14 @@
 pub mod allocator;
 pub mod binary;
 pub mod copy;
+pub mod creation;
 pub mod elementwise;
 pub mod kernels;
 pub mod libs;
 pub mod matmul;
 pub mod reduce;
+pub mod scan;
+pub mod shape;
 pub mod softmax;
 pub mod ternary;
 pub mod unary;
