@@ -107,7 +107,7 @@ pub fn fill(
     let name = format!("mlxr::fill<{}, {idx}>", bytes_type(width)?);
     let f = g.function(&CREATION, &name, || fill_names(idx))?;
     let yp = data_ptr(&od, dtype);
-    let vec = yp % 16 == 0;
+    let vec = yp.is_multiple_of(16);
     let units = if vec { n.div_ceil(16 / width) } else { n };
     g.launch_with(
         f,
