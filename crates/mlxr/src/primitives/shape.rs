@@ -1097,12 +1097,43 @@ impl Primitive for View {
     }
     #[cfg(feature = "cuda")]
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        // The CPU's cases: bytes -> bool normalises, a compatible layout is a view,
+        // anything else is a row-contiguous copy read with the new dtype.
         use crate::backend::cuda;
         let x = &inputs[0];
         let d = x.data()?;
+        let out_shape = outputs[0].shape();
+        let (is, os) = (x.dtype().size(), self.dtype.size());
+        if self.dtype != Dtype::Bool || x.dtype() == Dtype::Bool {
+            if let Some((st, off)) = view_layout(x.shape(), &d.strides, d.offset, is, os) {
+                outputs[0].set_data(Data::with_layout(
+                    d.storage.clone(),
+                    out_shape,
+                    st,
+                    off,
+                    None,
+                ));
+                return Ok(());
+            }
+        }
         let (g, st) = cuda::resolve(outputs[0].stream())?;
+        // A fresh copy starts at offset 0, so its bytes can be read with any dtype.
         let c = cuda::copy::copy_to_contiguous(g, st, &d, x.shape(), x.dtype(), x.dtype())?;
-        outputs[0].set_data(c);
+        if self.dtype == Dtype::Bool && x.dtype() != Dtype::Bool {
+            // Every non-zero byte becomes true: a uint8 -> bool conversion of the bytes.
+            let bytes = Data::row_contiguous(c.storage, out_shape);
+            let b = cuda::copy::copy_to_contiguous(
+                g,
+                st,
+                &bytes,
+                out_shape,
+                Dtype::Uint8,
+                Dtype::Bool,
+            )?;
+            outputs[0].set_data(b);
+            return Ok(());
+        }
+        outputs[0].set_data(Data::row_contiguous(c.storage, out_shape));
         Ok(())
     }
     fn vjp(&self, primals: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
