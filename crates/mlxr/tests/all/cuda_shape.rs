@@ -52,6 +52,12 @@ fn gpu_concatenate_matches_cpu() {
                 format!("{dt} all empty"),
                 ops::concatenate(&[z.clone(), z], 0).unwrap(),
             ));
+            let wide = rand(&[64, 600], dt, -50.0, 50.0, 6);
+            let narrow = rand(&[64, 3], dt, -50.0, 50.0, 7);
+            v.push((
+                format!("{dt} contiguous rows axis 1"),
+                ops::concatenate(&[wide.clone(), narrow, wide], 1).unwrap(),
+            ));
             let big = rand(&[257, 129], dt, -50.0, 50.0, 5);
             let bt = ops::transpose_axes(&big, &[1, 0]).unwrap();
             v.push((

@@ -1,6 +1,7 @@
 //! Shape copies on the GPU, the twin of backend/cpu/shape.rs: strided copies into a
-//! region of an output (concatenate: one launch per input, or one device memcpy when the
-//! input and its region are both one contiguous run), per-axis gathers (pad in every
+//! region of an output (concatenate: one launch per input; a device memcpy when the
+//! input and its region are both one contiguous run, a pitched 2-D memcpy when both are
+//! rows of one contiguous run of at least 512 bytes), per-axis gathers (pad in every
 //! mode, tile, repeat, roll) and the 1-D → 2-D diagonal matrix (diag). Inputs are read
 //! in place through their strides; outputs are fresh and row-contiguous. Kernels in
 //! `kernels/shape.cu`, instantiated per element width.
@@ -13,7 +14,7 @@ use crate::backend::cpu::strided::collapse;
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::primitives::shape::PadMode;
-use cudarc::driver::result;
+use cudarc::driver::{result, sys};
 use std::ffi::c_void;
 
 const IDX: [&str; 2] = ["int", "long long"];
@@ -115,6 +116,36 @@ pub fn copy_into(
         // contiguous elements, the destination region is inside the fresh output).
         return unsafe { result::memcpy_dtod_async(yp, xp, n * size, stream.cu()) }
             .map_err(|e| drv(e, "cuMemcpyDtoDAsync"));
+    }
+    if cs.len() == 2 && st[0][1] == 1 && st[1][1] == 1 && cs[1] * size >= 512 {
+        // Rows of one contiguous run on both sides (e.g. concatenating contiguous arrays
+        // along the last axis): a pitched copy by the copy engine.
+        let (sp, dp) = (st[0][0] as usize * size, st[1][0] as usize * size);
+        if st[0][0] > 0 && st[1][0] > 0 && sp < (1 << 31) && dp < (1 << 31) {
+            let copy = sys::CUDA_MEMCPY2D {
+                srcXInBytes: 0,
+                srcY: 0,
+                srcMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
+                srcHost: std::ptr::null(),
+                srcDevice: xp,
+                srcArray: std::ptr::null_mut(),
+                srcPitch: sp,
+                dstXInBytes: 0,
+                dstY: 0,
+                dstMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
+                dstHost: std::ptr::null_mut(),
+                dstDevice: yp,
+                dstArray: std::ptr::null_mut(),
+                dstPitch: dp,
+                WidthInBytes: cs[1] * size,
+                Height: cs[0],
+            };
+            // SAFETY: `cs[0]` rows of `cs[1]` elements at the given pitches lie inside the
+            // source's and the destination region's live device buffers.
+            return unsafe { sys::cuMemcpy2DAsync_v2(&copy, stream.cu()) }
+                .result()
+                .map_err(|e| drv(e, "cuMemcpy2DAsync"));
+        }
     }
     if cs.len() > MAX_NDIM {
         return Err(Error::Unsupported(format!(
