@@ -72,6 +72,10 @@ impl Primitive for Full {
         out.set_data(data);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::creation::full_gpu(inputs, outputs)
+    }
     fn vjp(
         &self,
         _: &[Array],
@@ -129,6 +133,10 @@ impl Primitive for Arange {
         )?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::creation::arange_gpu(self.start, self.step, outputs)
+    }
     no_input_rules!();
     equivalent_by_eq!();
 }
@@ -156,6 +164,10 @@ impl Primitive for Linspace {
         )?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::creation::linspace_gpu(self.start, self.stop, outputs)
+    }
     no_input_rules!();
     equivalent_by_eq!();
 }
@@ -177,6 +189,10 @@ impl Primitive for Eye {
         out.set_data(kernels::eye(n, m, self.k, out.dtype())?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::creation::eye_tri_gpu(self.k, false, outputs)
+    }
     no_input_rules!();
     equivalent_by_eq!();
 }
@@ -197,6 +213,10 @@ impl Primitive for Tri {
         let (n, m) = (out.shape()[0], out.shape()[1]);
         out.set_data(kernels::tri(n, m, self.k, out.dtype())?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, _inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::creation::eye_tri_gpu(self.k, true, outputs)
     }
     no_input_rules!();
     equivalent_by_eq!();

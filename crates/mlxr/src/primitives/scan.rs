@@ -51,6 +51,17 @@ impl Primitive for Scan {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::scan::scan_gpu(
+            self.op,
+            self.axis,
+            self.reverse,
+            self.inclusive,
+            inputs,
+            outputs,
+        )
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -124,6 +135,10 @@ impl Primitive for Convolve {
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(k::convolve_full(&inputs[0], &inputs[1])?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::scan::convolve_gpu(inputs, outputs)
     }
     fn vjp(
         &self,

@@ -424,6 +424,10 @@ impl Primitive for Concatenate {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::concatenate_gpu(self.axis, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -554,6 +558,10 @@ impl Primitive for Pad {
         outputs[0].set_data(out);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::pad_gpu(&self.low, self.mode, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -674,6 +682,10 @@ impl Primitive for Tile {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::tile_gpu(inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -747,6 +759,10 @@ impl Primitive for Repeat {
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), out_shape, &maps, None)?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::repeat_gpu(self.repeats, self.axis, inputs, outputs)
+    }
     fn vjp(
         &self,
         primals: &[Array],
@@ -809,6 +825,10 @@ impl Primitive for Roll {
             .collect();
         outputs[0].set_data(kernels::gather_axes(&d, x.dtype(), shape, &maps, None)?);
         Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::roll_gpu(&self.shifts, inputs, outputs)
     }
     fn vjp(
         &self,
@@ -974,6 +994,10 @@ impl Primitive for Diag {
         outputs[0].set_data(kernels::diag_matrix(&d, x.size(), self.k, x.dtype())?);
         Ok(())
     }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::shape::diag_gpu(self.k, inputs, outputs)
+    }
     fn vjp(
         &self,
         _: &[Array],
@@ -1073,12 +1097,43 @@ impl Primitive for View {
     }
     #[cfg(feature = "cuda")]
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        // The CPU's cases: bytes -> bool normalises, a compatible layout is a view,
+        // anything else is a row-contiguous copy read with the new dtype.
         use crate::backend::cuda;
         let x = &inputs[0];
         let d = x.data()?;
+        let out_shape = outputs[0].shape();
+        let (is, os) = (x.dtype().size(), self.dtype.size());
+        if self.dtype != Dtype::Bool || x.dtype() == Dtype::Bool {
+            if let Some((st, off)) = view_layout(x.shape(), &d.strides, d.offset, is, os) {
+                outputs[0].set_data(Data::with_layout(
+                    d.storage.clone(),
+                    out_shape,
+                    st,
+                    off,
+                    None,
+                ));
+                return Ok(());
+            }
+        }
         let (g, st) = cuda::resolve(outputs[0].stream())?;
+        // A fresh copy starts at offset 0, so its bytes can be read with any dtype.
         let c = cuda::copy::copy_to_contiguous(g, st, &d, x.shape(), x.dtype(), x.dtype())?;
-        outputs[0].set_data(c);
+        if self.dtype == Dtype::Bool && x.dtype() != Dtype::Bool {
+            // Every non-zero byte becomes true: a uint8 -> bool conversion of the bytes.
+            let bytes = Data::row_contiguous(c.storage, out_shape);
+            let b = cuda::copy::copy_to_contiguous(
+                g,
+                st,
+                &bytes,
+                out_shape,
+                Dtype::Uint8,
+                Dtype::Bool,
+            )?;
+            outputs[0].set_data(b);
+            return Ok(());
+        }
+        outputs[0].set_data(Data::row_contiguous(c.storage, out_shape));
         Ok(())
     }
     fn vjp(&self, primals: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {

@@ -16,6 +16,8 @@ mod creation;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
+mod cuda_creation;
+#[cfg(feature = "cuda")]
 mod cuda_indexing;
 #[cfg(feature = "cuda")]
 mod cuda_nvrtc;
@@ -25,6 +27,9 @@ mod cuda_ops;
 mod cuda_sort;
 #[cfg(feature = "cuda")]
 mod cuda_random;
+mod cuda_scan;
+#[cfg(feature = "cuda")]
+mod cuda_shape;
 mod einsum;
 mod indexing;
 mod io;

@@ -81,7 +81,7 @@ pub fn arange(start: f64, step: f64, n: usize, dtype: Dtype) -> Result<Data> {
 
 /// A float converted to the integer it truncates to, as an i64 bit pattern that wraps to
 /// narrower types the way C's conversion does for in-range values.
-fn f64_to_int_bits(v: f64) -> i64 {
+pub(crate) fn f64_to_int_bits(v: f64) -> i64 {
     if v >= i64::MAX as f64 {
         // Beyond i64: go through u64 (uint64 ranges).
         (v as u64) as i64

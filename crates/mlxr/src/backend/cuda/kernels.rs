@@ -81,6 +81,24 @@ pub static SORT: Program = Program {
     source: include_str!("kernels/sort.cu"),
 };
 
+/// `kernels/creation.cu`: full, arange, linspace, eye and tri.
+pub static CREATION: Program = Program {
+    name: "creation",
+    source: include_str!("kernels/creation.cu"),
+};
+
+/// `kernels/shape.cu`: concatenate, pad, tile, repeat, roll and diag copies.
+pub static SHAPE: Program = Program {
+    name: "shape",
+    source: include_str!("kernels/shape.cu"),
+};
+
+/// `kernels/scan.cu`: cumulative scans and 1-D convolution.
+pub static SCAN: Program = Program {
+    name: "scan",
+    source: include_str!("kernels/scan.cu"),
+};
+
 /// Template instantiations compiled together into one module.
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -103,6 +121,9 @@ pub fn all_groups() -> Vec<Group> {
     g.extend(super::sort::kernel_groups());
     g.extend(super::indexing::kernel_groups());
     g.extend(super::random::kernel_groups());
+    g.extend(super::creation::kernel_groups());
+    g.extend(super::shape::kernel_groups());
+    g.extend(super::scan::kernel_groups());
     g
 }
 
@@ -545,7 +566,7 @@ impl Gpu {
 
     /// Launch `f` on `grid` blocks of `block` threads with `smem` bytes of dynamic shared
     /// memory (above the default 48 KiB, the kernel is allowed more first).
-    pub fn launch_with(
+    pub fn launch_grid(
         &self,
         f: Func,
         grid: usize,
@@ -585,6 +606,63 @@ impl Gpu {
             )
         }
         .map_err(|e| drv(e, "cuLaunchKernel"))
+    }
+}
+
+/// One kernel argument for [`Gpu::launch_with`].
+#[derive(Clone, Copy, Debug)]
+pub enum Arg {
+    /// A device address.
+    Ptr(u64),
+    /// A value of the launch's index type (`int`, or `long long` when the launch is wide).
+    Idx(i64),
+    /// An `int`.
+    I32(i32),
+    /// A `long long`.
+    I64(i64),
+    /// A `float`.
+    F32(f32),
+    /// A `double`.
+    F64(f64),
+    /// A by-value struct, given by its address (the caller keeps it alive).
+    Raw(*mut c_void),
+}
+
+impl Gpu {
+    /// [`Gpu::launch`] with the arguments given as values: `Arg::Idx` values are passed
+    /// as `long long` when `wide`, else as `int`.
+    pub fn launch_with(
+        &self,
+        f: Func,
+        units: usize,
+        stream: RawStream,
+        wide: bool,
+        args: &[Arg],
+    ) -> Result<()> {
+        // Every scalar sits in its own 8-byte slot; narrower ones in the low bytes (the
+        // host is little-endian), which is what the kernel reads.
+        let mut slots: Vec<u64> = args
+            .iter()
+            .map(|a| match *a {
+                Arg::Ptr(p) => p,
+                Arg::Idx(v) if wide => v as u64,
+                Arg::Idx(v) => v as i32 as u32 as u64,
+                Arg::I32(v) => v as u32 as u64,
+                Arg::I64(v) => v as u64,
+                Arg::F32(v) => v.to_bits() as u64,
+                Arg::F64(v) => v.to_bits(),
+                Arg::Raw(_) => 0,
+            })
+            .collect();
+        let mut ptrs: Vec<*mut c_void> = slots
+            .iter_mut()
+            .zip(args)
+            .map(|(s, a)| match *a {
+                Arg::Raw(p) => p,
+                _ => s as *mut u64 as *mut c_void,
+            })
+            .collect();
+        self.launch(f, units, stream, &mut ptrs)
     }
 }
 

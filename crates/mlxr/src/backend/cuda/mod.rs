@@ -16,6 +16,7 @@
 pub mod allocator;
 pub mod binary;
 pub mod copy;
+pub mod creation;
 pub mod elementwise;
 pub mod indexing;
 pub mod kernels;
@@ -23,6 +24,8 @@ pub mod libs;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
+pub mod scan;
+pub mod shape;
 pub mod softmax;
 pub mod sort;
 pub mod ternary;

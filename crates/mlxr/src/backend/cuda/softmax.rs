@@ -190,7 +190,7 @@ fn launch(
         args.push(&mut m as *mut i32 as *mut c_void);
     }
     if reg {
-        g.launch_with(f, rows.min(i32::MAX as usize), block, 0, stream, &mut args)
+        g.launch_grid(f, rows.min(i32::MAX as usize), block, 0, stream, &mut args)
     } else {
         // One warp or one block of 256 per row (`launch` uses blocks of 256 threads).
         g.launch(f, rows * block, stream, &mut args)

@@ -127,7 +127,7 @@ pub fn sort_rows(
             ptr64(&mut tiles),
             &mut keep as *mut i32 as *mut c_void,
         ];
-        g.launch_with(f, rows, c.0, smem_bytes(t, arg, c), stream, &mut args)?;
+        g.launch_grid(f, rows, c.0, smem_bytes(t, arg, c), stream, &mut args)?;
         return Ok(out);
     }
     // Long rows: sorted tiles, then merge passes ping-ponging between two buffers.
@@ -156,7 +156,7 @@ pub fn sort_rows(
             ptr64(&mut ti),
             &mut keep as *mut i32 as *mut c_void,
         ];
-        g.launch_with(f, rows * tiles, BIG.0, smem, stream, &mut args)?;
+        g.launch_grid(f, rows * tiles, BIG.0, smem, stream, &mut args)?;
     }
     let f = g.function(&SORT, &merge_name(t, arg), group)?;
     let mut cur = 0;
@@ -173,7 +173,7 @@ pub fn sort_rows(
             ptr64(&mut ti),
             ptr64(&mut w),
         ];
-        g.launch_with(f, rows * tiles, BIG.0, smem, stream, &mut args)?;
+        g.launch_grid(f, rows * tiles, BIG.0, smem, stream, &mut args)?;
         cur = 1 - cur;
         width *= 2;
     }
