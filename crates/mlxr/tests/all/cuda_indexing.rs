@@ -415,7 +415,7 @@ fn gpu_indexing_bad_inputs_are_errors() {
         assert!(r.is_err(), "float indices must be an error");
         let r = ops::scatter(
             &a,
-            &[f.clone()],
+            std::slice::from_ref(&f),
             rand(&[2, 1, 3], Dtype::Float32, 0.0, 1.0, 2),
             &[0],
         )

@@ -350,12 +350,12 @@ fn gather_windows(
         let bytes = slice_len * esize;
         let vec = VECS.iter().find(|(vb, _)| {
             let vb = *vb;
-            bytes % vb == 0
+            bytes.is_multiple_of(vb)
                 && src_ptr % vb as u64 == 0
                 && out_ptr % vb as u64 == 0
                 && axes
                     .iter()
-                    .all(|a| (a.stride.unsigned_abs() * esize) % vb == 0)
+                    .all(|a| (a.stride.unsigned_abs() * esize).is_multiple_of(vb))
         });
         if let Some(&(vb, vt)) = vec {
             let vtotal = total * esize / vb;
@@ -654,7 +654,7 @@ pub fn scatter_gpu(
         && matches!(dt, Dtype::Float16 | Dtype::Bfloat16)
         && wsp.shape.len() == 1
         && wsp.strides[0][0] == 1
-        && slice_len % 8 == 0
+        && slice_len.is_multiple_of(8)
         && ud.flags.row_contiguous
         && out_ptr % 4 == 0
         && upd_ptr % 16 == 0
