@@ -7,7 +7,8 @@
 //! row-contiguous int64 first), negative indices wrap, gathers clamp out-of-range starts,
 //! scatters drop windows that do not fit. Scatter with duplicate indices: add / prod /
 //! max / min accumulate through atomics (floating-point sums may differ from the CPU's
-//! row-major order in the last bits); `set` gives the CPU's "last update in row-major
+//! row-major order in the last bits, and float32 atomic adds on global memory flush
+//! subnormal values to zero); `set` gives the CPU's "last update in row-major
 //! order wins" exactly (an owner pass with `atomicMax` picks the last index position per
 //! indexed cell). `put_along_axis` / `scatter_add_axis` apply each line's updates in
 //! order, so their results equal the CPU's bit for bit.
