@@ -291,7 +291,7 @@ fn gpu_scatter_every_reduce_and_dtype() {
 fn gpu_scatter_add_half_rows_fast_path() {
     compare_cases("gpu_scatter_add_half_rows", scatter_tol, || {
         let mut out = vec![];
-        for dt in [Dtype::Bfloat16, Dtype::Float16] {
+        for dt in [Dtype::Bfloat16, Dtype::Float16, Dtype::Float32] {
             let t = rand(&[256, 64], dt, -1.0, 1.0, 1);
             let i = rand(&[1000], Dtype::Int32, -256.0, 300.0, 2);
             let u = rand(&[1000, 1, 64], dt, -1.0, 1.0, 3);
@@ -401,7 +401,7 @@ fn gpu_indexing_bad_inputs_are_errors() {
         assert!(r.is_err(), "float indices must be an error");
         let r = ops::scatter(
             &a,
-            &[f.clone()],
+            std::slice::from_ref(&f),
             rand(&[2, 1, 3], Dtype::Float32, 0.0, 1.0, 2),
             &[0],
         )

@@ -128,7 +128,7 @@ fn inline_ptx_kernels_assemble() {
         for g in groups.iter().filter(|g| {
             g.names
                 .iter()
-                .any(|n| n.contains("rows2") || n.contains("OpSum, mlxr::bf16"))
+                .any(|n| n.contains("scatter_add_rows") || n.contains("OpSum, mlxr::bf16"))
         }) {
             if let Err(e) = kernels::compile(g, Target::Cubin(arch), None) {
                 panic!("sm_{arch}: {e}");

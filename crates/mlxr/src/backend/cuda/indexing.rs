@@ -7,16 +7,17 @@
 //! row-contiguous int64 first), negative indices wrap, gathers clamp out-of-range starts,
 //! scatters drop windows that do not fit. Scatter with duplicate indices: add / prod /
 //! max / min accumulate through atomics (floating-point sums may differ from the CPU's
-//! row-major order in the last bits); `set` gives the CPU's "last update in row-major
+//! row-major order in the last bits, and float32 atomic adds on global memory flush
+//! subnormal values to zero); `set` gives the CPU's "last update in row-major
 //! order wins" exactly (an owner pass with `atomicMax` picks the last index position per
 //! indexed cell). `put_along_axis` / `scatter_add_axis` apply each line's updates in
 //! order, so their results equal the CPU's bit for bit.
 //!
 //! Fast paths: a gather whose windows are contiguous in the source (e.g. `take` of rows
 //! along axis 0) moves 16-, 8- or 4-byte vectors with several loads in flight per
-//! thread; a float16/bfloat16 scatter-add of contiguous windows from row-contiguous
-//! updates adds pairs with one atomic each; a row-contiguous input that cannot be donated
-//! is copied with the driver's device-to-device copy.
+//! thread; a float16/bfloat16/float32 scatter-add of contiguous 16-byte aligned windows
+//! from row-contiguous updates adds 16 bytes per vector atomic (sm_90); a row-contiguous
+//! input that cannot be donated is copied with the driver's device-to-device copy.
 
 use super::copy::copy_to_contiguous;
 use super::kernels::{type_name, Func, Group, Program, MAX_NDIM};
@@ -72,8 +73,8 @@ fn misc_names() -> Vec<String> {
     let mut v = vec!["mlxr::index_offsets".to_string()];
     for i in IDX {
         v.push(format!("mlxr::scatter_owner<{i}>"));
-        for t in ["mlxr::f16", "mlxr::bf16"] {
-            v.push(format!("mlxr::scatter_add_rows2<{t}, {i}>"));
+        for t in ["mlxr::f16", "mlxr::bf16", "float"] {
+            v.push(format!("mlxr::scatter_add_rows<{t}, {i}>"));
         }
         for (_, vt) in VECS {
             v.push(format!("mlxr::gather_v<{vt}, {i}>"));
@@ -350,12 +351,12 @@ fn gather_windows(
         let bytes = slice_len * esize;
         let vec = VECS.iter().find(|(vb, _)| {
             let vb = *vb;
-            bytes % vb == 0
+            bytes.is_multiple_of(vb)
                 && src_ptr % vb as u64 == 0
                 && out_ptr % vb as u64 == 0
                 && axes
                     .iter()
-                    .all(|a| (a.stride.unsigned_abs() * esize) % vb == 0)
+                    .all(|a| (a.stride.unsigned_abs() * esize).is_multiple_of(vb))
         });
         if let Some(&(vb, vt)) = vec {
             let vtotal = total * esize / vb;
@@ -649,24 +650,28 @@ pub fn scatter_gpu(
     let (out_ptr, upd_ptr) = (data_ptr(&out, dt), data_ptr(&ud, dt));
     let wsp = Space::new(win, &[&ostr], "scatter")?;
 
-    // float16 / bfloat16 add of contiguous windows: paired atomics.
+    // float16 / bfloat16 / float32 add of contiguous, 16-byte aligned windows from
+    // row-contiguous updates: vector atomics.
+    let esize = dt.size();
     if reduce == ScatterReduce::Sum
-        && matches!(dt, Dtype::Float16 | Dtype::Bfloat16)
+        && matches!(dt, Dtype::Float16 | Dtype::Bfloat16 | Dtype::Float32)
         && wsp.shape.len() == 1
         && wsp.strides[0][0] == 1
-        && slice_len % 8 == 0
+        && (slice_len * esize).is_multiple_of(16)
         && ud.flags.row_contiguous
-        && out_ptr % 4 == 0
-        && upd_ptr % 16 == 0
-        && ax.iter().all(|a| a.stride % 2 == 0)
+        && out_ptr.is_multiple_of(16)
+        && upd_ptr.is_multiple_of(16)
+        && ax
+            .iter()
+            .all(|a| (a.stride.unsigned_abs() * esize).is_multiple_of(16))
     {
-        let vtotal = total / 8;
-        let row8 = slice_len / 8;
+        let vtotal = total * esize / 16;
+        let row16 = slice_len * esize / 16;
         let t = type_name(dt);
         let (mut o, mut u, mut b) = (out_ptr, upd_ptr, base.ptr());
         if vtotal < SMALL {
-            let f = misc(g, &format!("mlxr::scatter_add_rows2<{t}, int>"))?;
-            let (mut n, mut r) = (vtotal as i32, row8 as i32);
+            let f = misc(g, &format!("mlxr::scatter_add_rows<{t}, int>"))?;
+            let (mut n, mut r) = (vtotal as i32, row16 as i32);
             let mut args = [
                 arg(&mut o),
                 arg(&mut u),
@@ -676,8 +681,8 @@ pub fn scatter_gpu(
             ];
             g.launch(f, vtotal, st, &mut args)?;
         } else {
-            let f = misc(g, &format!("mlxr::scatter_add_rows2<{t}, long long>"))?;
-            let (mut n, mut r) = (vtotal as i64, row8 as i64);
+            let f = misc(g, &format!("mlxr::scatter_add_rows<{t}, long long>"))?;
+            let (mut n, mut r) = (vtotal as i64, row16 as i64);
             let mut args = [
                 arg(&mut o),
                 arg(&mut u),

@@ -13,7 +13,7 @@
 //                   owning each indexed cell is found with atomicMax, so the result is
 //                   the CPU's "last update wins" whatever the execution order;
 //   scatter_g       general scatter with atomics (set: plain stores by the owner);
-//   scatter_add_rows2  f16/bf16 add of contiguous windows with paired atomics;
+//   scatter_add_rows  f16/bf16/f32 add of contiguous windows, 16-byte vector atomics;
 //   scatter_axis_g  put_along_axis / scatter_add_axis: one thread per line along the
 //                   axis, applying its updates in order (results equal the CPU's);
 //   update_window_g slice updates (static or dynamic start).
@@ -360,22 +360,50 @@ template <class T> __device__ __forceinline__ void add2(T* a, unsigned pair) {
   }
 }
 
-// Scatter-add of contiguous windows of `row` f16/bf16 values (row % 8 == 0) from
-// row-contiguous updates: each thread loads 16 bytes of updates and adds them as four
-// pairs. base[p] is even (4-byte aligned targets) or -1 (dropped).
+// 16 bytes of f16/bf16/f32 values `u` added atomically at a 16-byte aligned address:
+// one vector reduction on sm_90, element (pair) atomics before.
+template <class T> __device__ __forceinline__ void add16(T* a, v16 u) {
+#if __CUDA_ARCH__ >= 900
+  if constexpr (is_same<T, float>::value) {
+    asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(a), "f"(__uint_as_float(u.x)),
+                 "f"(__uint_as_float(u.y)), "f"(__uint_as_float(u.z)), "f"(__uint_as_float(u.w))
+                 : "memory");
+  } else if constexpr (is_same<T, f16>::value) {
+    asm volatile("red.global.add.noftz.v4.f16x2 [%0], {%1, %2, %3, %4};" ::"l"(a), "r"(u.x),
+                 "r"(u.y), "r"(u.z), "r"(u.w)
+                 : "memory");
+  } else {
+    asm volatile("red.global.add.noftz.v4.bf16x2 [%0], {%1, %2, %3, %4};" ::"l"(a), "r"(u.x),
+                 "r"(u.y), "r"(u.z), "r"(u.w)
+                 : "memory");
+  }
+#else
+  if constexpr (is_same<T, float>::value) {
+    atomicAdd(a, __uint_as_float(u.x));
+    atomicAdd(a + 1, __uint_as_float(u.y));
+    atomicAdd(a + 2, __uint_as_float(u.z));
+    atomicAdd(a + 3, __uint_as_float(u.w));
+  } else {
+    add2(a, u.x);
+    add2(a + 2, u.y);
+    add2(a + 4, u.z);
+    add2(a + 6, u.w);
+  }
+#endif
+}
+
+// Scatter-add of contiguous windows of f16/bf16/f32 from row-contiguous updates, 16 bytes
+// per thread step: `row16` 16-byte chunks per window; base[p] (elements) keeps every
+// target 16-byte aligned, or is -1 (dropped).
 template <class T, class Idx>
-__global__ void scatter_add_rows2(T* out, const v16* __restrict__ upd,
-                                  const i64* __restrict__ base, Idx total, Idx row8) {
+__global__ void scatter_add_rows(T* out, const v16* __restrict__ upd,
+                                 const i64* __restrict__ base, Idx total, Idx row16) {
+  constexpr int PER = 16 / (int)sizeof(T);
   for (Idx t = thread_index<Idx>(); t < total; t += thread_count<Idx>()) {
-    Idx p = t / row8;
+    Idx p = t / row16;
     i64 b = base[p];
     if (b < 0) continue;
-    v16 u = upd[t];
-    T* o = out + b + (i64)(t - p * row8) * 8;
-    add2(o, u.x);
-    add2(o + 2, u.y);
-    add2(o + 4, u.z);
-    add2(o + 6, u.w);
+    add16(out + b + (i64)(t - p * row16) * PER, upd[t]);
   }
 }
 
