@@ -9,6 +9,7 @@ GPU (--device gpu): mlxr (built with --features cuda) vs PyTorch eager and torch
 Usage (from the repo root):
   python3 bench/run_train.py [--device cpu|gpu] [--size tiny,small] [--steps N] [--warmup N]
                              [--peers mlx,mlx-compile,torch,torch-compile] [--record] [--note TEXT]
+                             [--bin PATH]
 """
 import argparse
 import datetime
@@ -23,6 +24,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
 p = argparse.ArgumentParser()
 p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+p.add_argument("--bin", default=None, help="a built bench_train (skips the cargo build)")
 p.add_argument("--size", default="tiny,small")
 p.add_argument("--steps", type=int, default=10)
 p.add_argument("--warmup", type=int, default=3)
@@ -44,12 +46,16 @@ def json_lines(text):
     return [json.loads(l) for l in text.splitlines() if l.startswith("{")]
 
 
-build = ["cargo", "build", "--release", "-p", "mlxr-bench", "--bin", "bench_train"]
-if a.device == "gpu":
-    build += ["--features", "cuda"]
-subprocess.run(build, cwd=root, check=True)
-target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
-rows = json_lines(subprocess.run([os.path.join(target, "release", "bench_train"), "--device", a.device] + common,
+if a.bin:
+    binary = a.bin
+else:
+    build = ["cargo", "build", "--release", "-p", "mlxr-bench", "--bin", "bench_train"]
+    if a.device == "gpu":
+        build += ["--features", "cuda"]
+    subprocess.run(build, cwd=root, check=True)
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
+    binary = os.path.join(target, "release", "bench_train")
+rows = json_lines(subprocess.run([binary, "--device", a.device] + common,
                                  check=True, capture_output=True, text=True).stdout)
 for r in rows:
     print(json.dumps(r), flush=True)
