@@ -1,0 +1,10 @@
+"""The layers of ``mlxr.nn``."""
+
+from .activations import *  # noqa: F401,F403
+from .base import Module  # noqa: F401
+from .containers import Sequential  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .linear import Bilinear, Embedding, Identity, Linear  # noqa: F401
+from .normalization import LayerNorm, RMSNorm  # noqa: F401
+from .positional_encoding import RoPE, SinusoidalPositionalEncoding  # noqa: F401
+from .transformer import MultiHeadAttention  # noqa: F401
