@@ -443,7 +443,7 @@ fn pad(
 
 /// Roll elements along axes.
 #[pyfunction]
-#[pyo3(signature = (a, shift, axis=None, /, *, stream=None))]
+#[pyo3(signature = (a, shift, axis=None, *, stream=None))]
 fn roll(a: ArrayLike, shift: Axes, axis: Option<Axes>, stream: S) -> PyResult<PyArray> {
     let shift = shift.0.unwrap_or_default();
     out(on(stream, || ops::roll(&a.0, &shift, ax(axis).as_deref())))

@@ -328,11 +328,12 @@ class custom_function:
 
             def vjp(p, c, o):
                 g = rule(primals_of(p), outs_of(c), outs_of(o))
-                a, _ = _unflatten(spec, p)
-                if len(a) == 1 and not (isinstance(g, (tuple, list)) and len(g) == 1
-                                        and not isinstance(a[0], (list, tuple))):
+                a, kw = _unflatten(spec, p)
+                if len(a) == 1:
                     g = (g,)
-                gl, _ = _flatten((list(g), {}))
+                gl = _flatten(list(g))[0]
+                # Keyword arguments are not differentiated: zero cotangents.
+                gl += [_core.zeros_like(x) for x in _flatten(kw)[0]]
                 return gl
 
         if self._jvp is not None:
