@@ -18,6 +18,9 @@ from ._transforms import (  # noqa: F401
 )
 from ._extra import *  # noqa: F401,F403
 from ._extra import stream, StreamContext  # noqa: F401
+from ._conv import (  # noqa: F401
+    conv1d, conv2d, conv3d, conv_general, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+)
 from . import random, cuda, metal, fast, linalg  # noqa: F401
 from . import _methods  # noqa: F401  (attaches array methods)
 

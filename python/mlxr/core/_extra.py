@@ -136,3 +136,114 @@ def set_printoptions(precision=-1):
 def get_printoptions():
     """The print options."""
     return {"precision": _print_precision[0]}
+
+
+# --- aliases and constants of mlx.core ------------------------------------------------
+
+import contextlib as _contextlib
+import math as _math
+
+acos = _core.arccos
+acosh = _core.arccosh
+asin = _core.arcsin
+asinh = _core.arcsinh
+atan = _core.arctan
+atanh = _core.arctanh
+atan2 = _core.arctan2
+pow = _core.power
+bitwise_left_shift = _core.left_shift
+bitwise_right_shift = _core.right_shift
+new_thread_unsafe_stream = _core.new_stream
+e = _math.e
+pi = _math.pi
+inf = _math.inf
+nan = _math.nan
+euler_gamma = 0.5772156649015329
+newaxis = None
+
+
+def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False, stream=None):
+    """The Array API's cumulative sum (``include_initial`` prepends a zero)."""
+    if axis is None:
+        if x.ndim > 1:
+            raise ValueError("[cumulative_sum] axis must be given for arrays with more than one dimension")
+        axis = 0
+    out = _core.cumsum(x, axis, dtype=dtype, stream=stream)
+    if include_initial:
+        shape = list(out.shape)
+        shape[axis] = 1
+        out = _core.concatenate([_core.zeros(shape, out.dtype), out], axis=axis)
+    return out
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False, stream=None):
+    """The Array API's cumulative product (``include_initial`` prepends a one)."""
+    if axis is None:
+        if x.ndim > 1:
+            raise ValueError("[cumulative_prod] axis must be given for arrays with more than one dimension")
+        axis = 0
+    out = _core.cumprod(x, axis, dtype=dtype, stream=stream)
+    if include_initial:
+        shape = list(out.shape)
+        shape[axis] = 1
+        out = _core.concatenate([_core.ones(shape, out.dtype), out], axis=axis)
+    return out
+
+
+def empty(shape, dtype=None, *, stream=None):
+    """An array of ``shape`` (filled with zeros)."""
+    return _core.zeros(shape, dtype if dtype is not None else _core.float32, stream=stream)
+
+
+def empty_like(a, /, dtype=None, *, stream=None):
+    """An array shaped like ``a`` (filled with zeros)."""
+    return _core.zeros_like(a, dtype, stream=stream)
+
+
+def from_dlpack(x, /, *, copy=None):
+    """An array from a DLPack-capable object (through NumPy)."""
+    import numpy as np
+
+    return array(np.from_dlpack(x))
+
+
+def get_array_buffer_size(*args):
+    """Bytes of the arrays' buffers."""
+    return sum(a.nbytes for a in args)
+
+
+@_contextlib.contextmanager
+def printoptions(precision=-1):
+    """A context setting print options (accepted for compatibility)."""
+    old = _print_precision[0]
+    set_printoptions(precision)
+    try:
+        yield
+    finally:
+        set_printoptions(old)
+
+
+def matrix_norm(a, /, ord="fro", axis=(-2, -1), keepdims=False, *, stream=None):
+    """Matrix norms: Frobenius, 1, -1, inf, -inf."""
+    if ord == "fro" or ord is None:
+        return _core.sqrt(_core.sum(_core.square(_core.abs(a)), axis=axis, keepdims=keepdims))
+    r, c = axis
+    if ord in (1, -1):
+        s = _core.sum(_core.abs(a), axis=r, keepdims=True)
+        f = _core.max if ord == 1 else _core.min
+        out = f(s, axis=c, keepdims=True)
+    elif ord in (_math.inf, -_math.inf):
+        s = _core.sum(_core.abs(a), axis=c, keepdims=True)
+        f = _core.max if ord == _math.inf else _core.min
+        out = f(s, axis=r, keepdims=True)
+    else:
+        raise ValueError(f"[matrix_norm] unsupported ord {ord!r}")
+    return out if keepdims else _core.squeeze(out, axis=axis)
+
+
+__all__ += [
+    "acos", "acosh", "asin", "asinh", "atan", "atanh", "atan2", "pow", "bitwise_left_shift",
+    "bitwise_right_shift", "new_thread_unsafe_stream", "e", "pi", "inf", "nan", "euler_gamma",
+    "newaxis", "cumulative_sum", "cumulative_prod", "empty", "empty_like", "from_dlpack",
+    "get_array_buffer_size", "printoptions", "matrix_norm",
+]

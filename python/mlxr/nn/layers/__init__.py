@@ -8,3 +8,7 @@ from .linear import Bilinear, Embedding, Identity, Linear  # noqa: F401
 from .normalization import LayerNorm, RMSNorm  # noqa: F401
 from .positional_encoding import RoPE, SinusoidalPositionalEncoding  # noqa: F401
 from .transformer import MultiHeadAttention  # noqa: F401
+from .convolution import (  # noqa: F401
+    Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
+)
+from .pooling import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d  # noqa: F401
