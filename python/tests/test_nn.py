@@ -133,6 +133,10 @@ LAYERS = {
     "MultiHeadAttention": lambda nn_, m: (nn_.MultiHeadAttention(8, 2), m.array(np.random.default_rng(3).standard_normal((1, 3, 8)).astype(np.float32))),
     "RoPE": lambda nn_, m: (nn_.RoPE(4), m.array(np.random.default_rng(4).standard_normal((1, 2, 3, 6)).astype(np.float32))),
     "Bilinear": lambda nn_, m: (nn_.Bilinear(3, 3, 2), m.array(np.random.default_rng(5).standard_normal((2, 3)).astype(np.float32))),
+    "GroupNorm": lambda nn_, m: (nn_.GroupNorm(2, 6), m.array(np.random.default_rng(2).standard_normal((2, 3, 6)).astype(np.float32))),
+    "GroupNorm_pt": lambda nn_, m: (nn_.GroupNorm(3, 6, pytorch_compatible=True), m.array(np.random.default_rng(2).standard_normal((2, 4, 6)).astype(np.float32))),
+    "InstanceNorm": lambda nn_, m: (nn_.InstanceNorm(6, affine=True), m.array(np.random.default_rng(2).standard_normal((2, 4, 6)).astype(np.float32))),
+    "BatchNorm": lambda nn_, m: (nn_.BatchNorm(6), m.array(np.random.default_rng(2).standard_normal((5, 6)).astype(np.float32))),
     "Dropout_eval": lambda nn_, m: (nn_.Dropout(0.5).eval() or nn_.Dropout(0.5), m.ones((4,))),
     "Dropout": lambda nn_, m: (nn_.Dropout(0.25), m.ones((16,))),
 }
@@ -152,6 +156,12 @@ def test_layers(name, mlx):
     else:
         out, ref = layer(x), ref_layer(rx)
     assert_same(out, ref, rtol=1e-4, atol=1e-5)
+    if name == "BatchNorm":
+        assert_same(layer.running_var, ref_layer.running_var, rtol=1e-5)
+        layer.eval()
+        ref_layer.eval()
+        assert_same(layer(x), ref_layer(rx), rtol=1e-4, atol=1e-5)
+        assert sorted(k for k, _ in tree_flatten(layer.trainable_parameters())) == ["bias", "weight"]
 
 
 ACTS = ["relu", "relu6", "leaky_relu", "elu", "softplus", "softsign", "celu", "silu",

@@ -5,7 +5,7 @@ from .base import Module  # noqa: F401
 from .containers import Sequential  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .linear import Bilinear, Embedding, Identity, Linear  # noqa: F401
-from .normalization import LayerNorm, RMSNorm  # noqa: F401
+from .normalization import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RMSNorm  # noqa: F401
 from .positional_encoding import RoPE, SinusoidalPositionalEncoding  # noqa: F401
 from .transformer import MultiHeadAttention  # noqa: F401
 from .convolution import (  # noqa: F401
