@@ -239,3 +239,15 @@ def test_finfo_iinfo(mlx):
         assert mx.iinfo(getattr(mx, d)).min == mlx.iinfo(getattr(mlx, d)).min
     assert mx.issubdtype(mx.float16, mx.floating) and not mx.issubdtype(mx.int8, mx.floating)
     assert mx.issubdtype(mx.uint8, mx.integer) and mx.issubdtype(mx.integer, mx.number)
+
+
+def test_inplace_operators_update_the_object(mlx):
+    for m in (mx, mlx):
+        a = m.array([1.0, 2.0])
+        b = a
+        a += 1
+        a *= 2
+        assert a is b and b.tolist() == [4.0, 6.0]
+    c = mx.array([1], mx.int8)
+    c += 1
+    assert c.dtype == mx.int8

@@ -360,6 +360,79 @@ impl PyArray {
         self.bin(other, |a, b| ops::right_shift(a, b), true)
     }
 
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __iadd__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::add(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __isub__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::subtract(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __imul__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::multiply(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __itruediv__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::divide(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __ifloordiv__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::floor_divide(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __imod__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::remainder(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __ipow__(&mut self, other: &Bound<PyAny>, modulo: Option<&Bound<PyAny>>) -> PyResult<()> {
+        let _ = modulo;
+        let o = to_operand(other)?;
+        self.a = ops::power(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __iand__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::bitwise_and(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __ior__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::bitwise_or(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __ixor__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::bitwise_xor(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __ilshift__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::left_shift(&self.a, o).py()?;
+        Ok(())
+    }
+    /// In place (MLX semantics: this array object now holds the result).
+    fn __irshift__(&mut self, other: &Bound<PyAny>) -> PyResult<()> {
+        let o = to_operand(other)?;
+        self.a = ops::right_shift(&self.a, o).py()?;
+        Ok(())
+    }
     fn __pow__(&self, other: &Bound<PyAny>, modulo: Option<&Bound<PyAny>>) -> PyResult<PyObject> {
         let _ = modulo;
         let py = other.py();

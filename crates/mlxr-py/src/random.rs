@@ -2,7 +2,7 @@
 //! as the `random` submodule of `mlxr._core`.
 
 use crate::array::PyArray;
-use crate::convert::{to_array, ArrayLike, IntoPyResult, Opnd, PyDtype, Shape};
+use crate::convert::{to_array, ArrayLike, Opnd, PyDtype, Shape};
 use crate::device::on;
 use mlxr::random as r;
 use mlxr::{Array, Dtype};
@@ -227,7 +227,6 @@ pub fn register(parent: &Bound<PyModule>) -> PyResult<()> {
         seed, key, split, bits, uniform, normal, randint, bernoulli, truncated_normal, gumbel,
         laplace, categorical, permutation, multivariate_normal
     );
-    let _ = IntoPyResult::py(Ok::<(), mlxr::Error>(()));
     parent.add_submodule(&m)?;
     Ok(())
 }
