@@ -62,7 +62,10 @@ fn index_arg(obj: &Bound<PyAny>) -> PyResult<IndexArg> {
     let a = to_array(obj, None).map_err(|_| {
         PyTypeError::new_err(format!(
             "Cannot index mlx array using the given type {}.",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     Ok(IndexArg::Array(a))
@@ -228,10 +231,7 @@ impl PyArray {
         };
         let bytes = a.to_bytes().py()?;
         let pybytes = pyo3::types::PyBytes::new(py, &bytes);
-        let flat = np.call_method1(
-            "frombuffer",
-            (pybytes, convert::numpy_name(a.dtype())),
-        )?;
+        let flat = np.call_method1("frombuffer", (pybytes, convert::numpy_name(a.dtype())))?;
         let out = flat.call_method1("reshape", (PyTuple::new(py, a.shape())?,))?;
         let out = out.call_method0("copy")?;
         match dtype {
@@ -294,70 +294,70 @@ impl PyArray {
     }
 
     fn __add__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::add(a, b), false)
+        self.bin(other, ops::add, false)
     }
     fn __radd__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::add(a, b), true)
+        self.bin(other, ops::add, true)
     }
     fn __sub__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::subtract(a, b), false)
+        self.bin(other, ops::subtract, false)
     }
     fn __rsub__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::subtract(a, b), true)
+        self.bin(other, ops::subtract, true)
     }
     fn __mul__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::multiply(a, b), false)
+        self.bin(other, ops::multiply, false)
     }
     fn __rmul__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::multiply(a, b), true)
+        self.bin(other, ops::multiply, true)
     }
     fn __truediv__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::divide(a, b), false)
+        self.bin(other, ops::divide, false)
     }
     fn __rtruediv__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::divide(a, b), true)
+        self.bin(other, ops::divide, true)
     }
     fn __floordiv__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::floor_divide(a, b), false)
+        self.bin(other, ops::floor_divide, false)
     }
     fn __rfloordiv__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::floor_divide(a, b), true)
+        self.bin(other, ops::floor_divide, true)
     }
     fn __mod__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::remainder(a, b), false)
+        self.bin(other, ops::remainder, false)
     }
     fn __rmod__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::remainder(a, b), true)
+        self.bin(other, ops::remainder, true)
     }
     fn __and__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::bitwise_and(a, b), false)
+        self.bin(other, ops::bitwise_and, false)
     }
     fn __rand__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::bitwise_and(a, b), true)
+        self.bin(other, ops::bitwise_and, true)
     }
     fn __or__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::bitwise_or(a, b), false)
+        self.bin(other, ops::bitwise_or, false)
     }
     fn __ror__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::bitwise_or(a, b), true)
+        self.bin(other, ops::bitwise_or, true)
     }
     fn __xor__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::bitwise_xor(a, b), false)
+        self.bin(other, ops::bitwise_xor, false)
     }
     fn __rxor__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::bitwise_xor(a, b), true)
+        self.bin(other, ops::bitwise_xor, true)
     }
     fn __lshift__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::left_shift(a, b), false)
+        self.bin(other, ops::left_shift, false)
     }
     fn __rlshift__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::left_shift(a, b), true)
+        self.bin(other, ops::left_shift, true)
     }
     fn __rshift__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::right_shift(a, b), false)
+        self.bin(other, ops::right_shift, false)
     }
     fn __rrshift__(&self, other: &Bound<PyAny>) -> PyResult<PyObject> {
-        self.bin(other, |a, b| ops::right_shift(a, b), true)
+        self.bin(other, ops::right_shift, true)
     }
 
     /// In place (MLX semantics: this array object now holds the result).

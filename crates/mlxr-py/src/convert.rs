@@ -7,8 +7,8 @@ use mlxr::ops::{Operand, Scalar};
 use mlxr::{Array, Complex32, Dtype};
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::{PyBool, PyComplex, PyFloat, PyInt, PyList, PyTuple};
+use pyo3::IntoPyObjectExt;
 use std::cell::RefCell;
 
 thread_local! {
@@ -136,7 +136,10 @@ pub fn py_scalar(obj: &Bound<PyAny>) -> PyResult<Option<Scalar>> {
     }
     if obj.is_instance_of::<PyComplex>() {
         let c: num_complex::Complex<f64> = obj.extract()?;
-        return Ok(Some(Scalar::Complex(Complex32::new(c.re as f32, c.im as f32))));
+        return Ok(Some(Scalar::Complex(Complex32::new(
+            c.re as f32,
+            c.im as f32,
+        ))));
     }
     Ok(None)
 }
@@ -151,7 +154,12 @@ fn scalar_leaf(s: Scalar) -> Leaf {
 }
 
 /// Walk a nested list/tuple: its shape and leaves, or a clear error for ragged input.
-fn walk(obj: &Bound<PyAny>, depth: usize, shape: &mut Vec<usize>, leaves: &mut Vec<Leaf>) -> PyResult<()> {
+fn walk(
+    obj: &Bound<PyAny>,
+    depth: usize,
+    shape: &mut Vec<usize>,
+    leaves: &mut Vec<Leaf>,
+) -> PyResult<()> {
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let n = obj.len()?;
         if shape.len() == depth {
@@ -210,9 +218,10 @@ fn from_sequence(obj: &Bound<PyAny>, dtype: Option<Dtype>) -> PyResult<Array> {
                 "Initialization encountered non-uniform length.",
             ));
         }
-        let dt = arrs.iter().skip(1).fold(arrs[0].dtype(), |d, a| {
-            mlxr::promote_types(d, a.dtype())
-        });
+        let dt = arrs
+            .iter()
+            .skip(1)
+            .fold(arrs[0].dtype(), |d, a| mlxr::promote_types(d, a.dtype()));
         let arrs: Vec<Array> = arrs
             .iter()
             .map(|a| mlxr::ops::astype(a, dt))
@@ -235,7 +244,10 @@ fn from_sequence(obj: &Bound<PyAny>, dtype: Option<Dtype>) -> PyResult<Array> {
     let kind = if leaves.is_empty() { Kind::Float } else { kind };
     let arr = match kind {
         Kind::Bool => {
-            let v: Vec<bool> = leaves.iter().map(|l| matches!(l, Leaf::Bool(true))).collect();
+            let v: Vec<bool> = leaves
+                .iter()
+                .map(|l| matches!(l, Leaf::Bool(true)))
+                .collect();
             Array::from_vec(v, &shape)
         }
         Kind::Int => {
@@ -336,7 +348,10 @@ fn numpy_to_array_dtype(obj: &Bound<PyAny>, dtype: Option<Dtype>) -> PyResult<Ar
     let np = py.import("numpy").map_err(|_| {
         PyTypeError::new_err(format!(
             "Cannot convert an object of type {} to an array",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     let x = np.call_method1("ascontiguousarray", (obj,))?;

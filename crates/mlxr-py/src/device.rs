@@ -98,10 +98,7 @@ pub fn stream_or_device(obj: &Bound<PyAny>) -> PyResult<StreamOrDevice> {
 }
 
 /// Run `f` on the stream named by a `stream=` argument (or the current default).
-pub fn on<R>(
-    stream: Option<&Bound<PyAny>>,
-    f: impl FnOnce() -> mlxr::Result<R>,
-) -> PyResult<R> {
+pub fn on<R>(stream: Option<&Bound<PyAny>>, f: impl FnOnce() -> mlxr::Result<R>) -> PyResult<R> {
     match stream {
         None => f().py(),
         Some(s) if s.is_none() => f().py(),

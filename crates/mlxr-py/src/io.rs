@@ -14,7 +14,9 @@ use std::collections::HashMap;
 fn path(file: &Bound<PyAny>) -> PyResult<String> {
     let os = file.py().import("os")?;
     let p = os.call_method1("fspath", (file,)).map_err(|_| {
-        PyValueError::new_err("file must be a path (str or os.PathLike); file objects are not supported")
+        PyValueError::new_err(
+            "file must be a path (str or os.PathLike); file objects are not supported",
+        )
     })?;
     p.extract()
 }
@@ -61,7 +63,9 @@ fn load(
         for (k, v) in meta.unwrap_or_default() {
             m.set_item(k, v)?;
         }
-        Ok(PyTuple::new(py, [obj, m.into_any().unbind()])?.into_any().unbind())
+        Ok(PyTuple::new(py, [obj, m.into_any().unbind()])?
+            .into_any()
+            .unbind())
     } else {
         Ok(obj)
     }
@@ -91,8 +95,14 @@ fn named(args: Vec<ArrayLike>, kwargs: Option<&Bound<PyDict>>) -> PyResult<Vec<(
 /// Save arrays to an uncompressed `.npz` (positional ones as `arr_0`, ...).
 #[pyfunction]
 #[pyo3(signature = (file, *args, **kwargs))]
-fn savez(file: &Bound<PyAny>, args: Vec<ArrayLike>, kwargs: Option<&Bound<PyDict>>) -> PyResult<()> {
-    io::savez(path(file)?, &named(args, kwargs)?).py().map(|_| ())
+fn savez(
+    file: &Bound<PyAny>,
+    args: Vec<ArrayLike>,
+    kwargs: Option<&Bound<PyDict>>,
+) -> PyResult<()> {
+    io::savez(path(file)?, &named(args, kwargs)?)
+        .py()
+        .map(|_| ())
 }
 
 /// Save arrays to a compressed `.npz`.
@@ -103,7 +113,9 @@ fn savez_compressed(
     args: Vec<ArrayLike>,
     kwargs: Option<&Bound<PyDict>>,
 ) -> PyResult<()> {
-    io::savez_compressed(path(file)?, &named(args, kwargs)?).py().map(|_| ())
+    io::savez_compressed(path(file)?, &named(args, kwargs)?)
+        .py()
+        .map(|_| ())
 }
 
 /// Save a dict of arrays (and string metadata) to `.safetensors`.
@@ -119,7 +131,9 @@ fn save_safetensors(
         let a: ArrayLike = a.extract()?;
         v.push((k.extract::<String>()?, a.0));
     }
-    io::save_safetensors(path(file)?, &v, metadata.as_ref()).py().map(|_| ())
+    io::save_safetensors(path(file)?, &v, metadata.as_ref())
+        .py()
+        .map(|_| ())
 }
 
 /// Register this file's functions.

@@ -21,7 +21,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::ArrayAtIndex>()?;
     m.add_class::<PyDtype>()?;
     for d in ALL_DTYPES {
-        let name = if d == mlxr::Dtype::Bool { "bool_" } else { d.name() };
+        let name = if d == mlxr::Dtype::Bool {
+            "bool_"
+        } else {
+            d.name()
+        };
         m.add(name, PyDtype(d))?;
     }
     device::register(m)?;

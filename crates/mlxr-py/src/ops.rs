@@ -3,7 +3,7 @@
 //! (array-likes, weakly typed scalars, axes, shapes) and calls the mlxr op on the stream.
 
 use crate::array::PyArray;
-use crate::convert::{to_array, Axes, ArrayLike, IntoPyResult, Opnd, PyDtype, Shape};
+use crate::convert::{to_array, ArrayLike, Axes, IntoPyResult, Opnd, PyDtype, Shape};
 use crate::device::on;
 use mlxr::ops::{self, PadMode};
 use mlxr::{Array, Dtype};
@@ -122,21 +122,39 @@ reduce!(reg_reduce:
 #[pyfunction]
 #[pyo3(signature = (a, /, *, axis=None, keepdims=false, stream=None))]
 fn count_nonzero(a: ArrayLike, axis: Option<Axes>, keepdims: bool, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::count_nonzero(&a.0, ax(axis).as_deref(), keepdims)))
+    out(on(stream, || {
+        ops::count_nonzero(&a.0, ax(axis).as_deref(), keepdims)
+    }))
 }
 
 /// Variance over `axis`.
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=None, keepdims=false, ddof=0, *, stream=None))]
-fn var(a: ArrayLike, axis: Option<Axes>, keepdims: bool, ddof: i32, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::var(&a.0, ax(axis).as_deref(), keepdims, ddof)))
+fn var(
+    a: ArrayLike,
+    axis: Option<Axes>,
+    keepdims: bool,
+    ddof: i32,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::var(&a.0, ax(axis).as_deref(), keepdims, ddof)
+    }))
 }
 
 /// Standard deviation over `axis`.
 #[pyfunction]
 #[pyo3(name = "std", signature = (a, /, axis=None, keepdims=false, ddof=0, *, stream=None))]
-fn std_(a: ArrayLike, axis: Option<Axes>, keepdims: bool, ddof: i32, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::std(&a.0, ax(axis).as_deref(), keepdims, ddof)))
+fn std_(
+    a: ArrayLike,
+    axis: Option<Axes>,
+    keepdims: bool,
+    ddof: i32,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::std(&a.0, ax(axis).as_deref(), keepdims, ddof)
+    }))
 }
 
 /// Index of the largest element along `axis` (flattened when None).
@@ -265,7 +283,9 @@ fn broadcast_arrays(arrays: Vec<ArrayLike>, stream: S) -> PyResult<Vec<PyArray>>
 #[pyo3(signature = (*shapes))]
 fn broadcast_shapes(py: Python<'_>, shapes: Vec<Shape>) -> PyResult<Py<PyTuple>> {
     if shapes.is_empty() {
-        return Err(PyValueError::new_err("[broadcast_shapes] No input shapes provided."));
+        return Err(PyValueError::new_err(
+            "[broadcast_shapes] No input shapes provided.",
+        ));
     }
     let mut s = shapes[0].0.clone();
     for t in &shapes[1..] {
@@ -452,7 +472,13 @@ fn roll(a: ArrayLike, shift: Axes, axis: Option<Axes>, stream: S) -> PyResult<Py
 /// Diagonals of a matrix.
 #[pyfunction]
 #[pyo3(signature = (a, offset=0, axis1=0, axis2=1, stream=None))]
-fn diagonal(a: ArrayLike, offset: isize, axis1: isize, axis2: isize, stream: S) -> PyResult<PyArray> {
+fn diagonal(
+    a: ArrayLike,
+    offset: isize,
+    axis1: isize,
+    axis2: isize,
+    stream: S,
+) -> PyResult<PyArray> {
     out(on(stream, || ops::diagonal(&a.0, offset, axis1, axis2)))
 }
 
@@ -474,7 +500,9 @@ fn trace(
     dtype: Option<PyDtype>,
     stream: S,
 ) -> PyResult<PyArray> {
-    out(on(stream, || ops::trace(&a.0, offset, axis1, axis2, dtype.map(|d| d.0))))
+    out(on(stream, || {
+        ops::trace(&a.0, offset, axis1, axis2, dtype.map(|d| d.0))
+    }))
 }
 
 macro_rules! atleast {
@@ -511,7 +539,9 @@ fn as_strided(
 ) -> PyResult<PyArray> {
     let shape = shape.map(|s| s.0).unwrap_or_else(|| a.0.shape().to_vec());
     let strides = strides.unwrap_or_else(|| mlxr::array::row_strides(&shape));
-    out(on(stream, || ops::as_strided(&a.0, &shape, &strides, offset)))
+    out(on(stream, || {
+        ops::as_strided(&a.0, &shape, &strides, offset)
+    }))
 }
 
 /// Reverse the order along axes.
@@ -525,7 +555,9 @@ fn flip(a: ArrayLike, axis: Option<Axes>, stream: S) -> PyResult<PyArray> {
 #[pyfunction]
 #[pyo3(signature = (a, /, axis=None, *, precise=false, stream=None))]
 fn softmax(a: ArrayLike, axis: Option<Axes>, precise: bool, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::softmax(&a.0, ax(axis).as_deref(), precise)))
+    out(on(stream, || {
+        ops::softmax(&a.0, ax(axis).as_deref(), precise)
+    }))
 }
 
 /// Sort along `axis` (flattened when None).
@@ -566,8 +598,15 @@ fn topk(a: ArrayLike, k: usize, axis: Option<isize>, stream: S) -> PyResult<PyAr
 /// Insertion points of `values` in a sorted sequence.
 #[pyfunction]
 #[pyo3(signature = (sorted_sequence, values, /, side="left", *, stream=None))]
-fn searchsorted(sorted_sequence: ArrayLike, values: ArrayLike, side: &str, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::searchsorted(&sorted_sequence.0, &values.0, side)))
+fn searchsorted(
+    sorted_sequence: ArrayLike,
+    values: ArrayLike,
+    side: &str,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::searchsorted(&sorted_sequence.0, &values.0, side)
+    }))
 }
 
 /// `x` where `condition`, else `y`.
@@ -586,21 +625,39 @@ fn clip(a: ArrayLike, a_min: Option<Opnd>, a_max: Option<Opnd>, stream: S) -> Py
             "At most one of a_min and a_max may be None",
         ));
     }
-    out(on(stream, || ops::clip(&a.0, a_min.map(|x| x.0), a_max.map(|x| x.0))))
+    out(on(stream, || {
+        ops::clip(&a.0, a_min.map(|x| x.0), a_max.map(|x| x.0))
+    }))
 }
 
 /// Elementwise closeness.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, rtol=1e-5, atol=1e-8, *, equal_nan=false, stream=None))]
-fn isclose(a: Opnd, b: Opnd, rtol: f64, atol: f64, equal_nan: bool, stream: S) -> PyResult<PyArray> {
+fn isclose(
+    a: Opnd,
+    b: Opnd,
+    rtol: f64,
+    atol: f64,
+    equal_nan: bool,
+    stream: S,
+) -> PyResult<PyArray> {
     out(on(stream, || ops::isclose(a.0, b.0, rtol, atol, equal_nan)))
 }
 
 /// Whether all elements are close.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, rtol=1e-5, atol=1e-8, *, equal_nan=false, stream=None))]
-fn allclose(a: Opnd, b: Opnd, rtol: f64, atol: f64, equal_nan: bool, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::allclose(a.0, b.0, rtol, atol, equal_nan)))
+fn allclose(
+    a: Opnd,
+    b: Opnd,
+    rtol: f64,
+    atol: f64,
+    equal_nan: bool,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::allclose(a.0, b.0, rtol, atol, equal_nan)
+    }))
 }
 
 /// Whether two arrays have equal shapes and values.
@@ -620,7 +677,13 @@ fn round(a: ArrayLike, decimals: i32, stream: S) -> PyResult<PyArray> {
 /// Replace NaN and infinities.
 #[pyfunction]
 #[pyo3(signature = (a, nan=0.0, posinf=None, neginf=None, *, stream=None))]
-fn nan_to_num(a: ArrayLike, nan: f64, posinf: Option<f64>, neginf: Option<f64>, stream: S) -> PyResult<PyArray> {
+fn nan_to_num(
+    a: ArrayLike,
+    nan: f64,
+    posinf: Option<f64>,
+    neginf: Option<f64>,
+    stream: S,
+) -> PyResult<PyArray> {
     out(on(stream, || ops::nan_to_num(&a.0, nan, posinf, neginf)))
 }
 
@@ -642,14 +705,26 @@ fn matmul(a: ArrayLike, b: ArrayLike, stream: S) -> PyResult<PyArray> {
 /// `alpha * (a @ b) + beta * c`.
 #[pyfunction]
 #[pyo3(signature = (c, a, b, /, alpha=1.0, beta=1.0, *, stream=None))]
-fn addmm(c: ArrayLike, a: ArrayLike, b: ArrayLike, alpha: f32, beta: f32, stream: S) -> PyResult<PyArray> {
+fn addmm(
+    c: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    alpha: f32,
+    beta: f32,
+    stream: S,
+) -> PyResult<PyArray> {
     out(on(stream, || ops::addmm(&c.0, &a.0, &b.0, alpha, beta)))
 }
 
 /// Tensor contraction over `axes`.
 #[pyfunction]
 #[pyo3(signature = (a, b, /, axes=None, *, stream=None))]
-fn tensordot(a: ArrayLike, b: ArrayLike, axes: Option<&Bound<PyAny>>, stream: S) -> PyResult<PyArray> {
+fn tensordot(
+    a: ArrayLike,
+    b: ArrayLike,
+    axes: Option<&Bound<PyAny>>,
+    stream: S,
+) -> PyResult<PyArray> {
     match axes {
         None => out(on(stream, || ops::tensordot(&a.0, &b.0, 2))),
         Some(x) => {
@@ -731,29 +806,58 @@ fn take(a: ArrayLike, indices: &Bound<PyAny>, axis: Option<isize>, stream: S) ->
 /// Elements at `indices` along `axis`, matching shapes.
 #[pyfunction]
 #[pyo3(signature = (a, /, indices, axis=-1, *, stream=None))]
-fn take_along_axis(a: ArrayLike, indices: ArrayLike, axis: Option<isize>, stream: S) -> PyResult<PyArray> {
+fn take_along_axis(
+    a: ArrayLike,
+    indices: ArrayLike,
+    axis: Option<isize>,
+    stream: S,
+) -> PyResult<PyArray> {
     out(on(stream, || ops::take_along_axis(&a.0, &indices.0, axis)))
 }
 
 /// Write `values` at `indices` along `axis`.
 #[pyfunction]
 #[pyo3(signature = (a, /, indices, values, axis=None, *, stream=None))]
-fn put_along_axis(a: ArrayLike, indices: ArrayLike, values: Opnd, axis: Option<isize>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::put_along_axis(&a.0, &indices.0, values.0, axis)))
+fn put_along_axis(
+    a: ArrayLike,
+    indices: ArrayLike,
+    values: Opnd,
+    axis: Option<isize>,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::put_along_axis(&a.0, &indices.0, values.0, axis)
+    }))
 }
 
 /// A slice of size `slice_size` starting at the (array) `start_indices` along `axes`.
 #[pyfunction]
 #[pyo3(signature = (a, start_indices, axes, slice_size, *, stream=None))]
-fn slice(a: ArrayLike, start_indices: ArrayLike, axes: Vec<isize>, slice_size: Shape, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::slice_dynamic(&a.0, &start_indices.0, &axes, &slice_size.0)))
+fn slice(
+    a: ArrayLike,
+    start_indices: ArrayLike,
+    axes: Vec<isize>,
+    slice_size: Shape,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::slice_dynamic(&a.0, &start_indices.0, &axes, &slice_size.0)
+    }))
 }
 
 /// Write `update` at the (array) `start_indices` along `axes`.
 #[pyfunction]
 #[pyo3(signature = (a, update, start_indices, axes, *, stream=None))]
-fn slice_update(a: ArrayLike, update: Opnd, start_indices: ArrayLike, axes: Vec<isize>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::slice_update_dynamic(&a.0, update.0, &start_indices.0, &axes)))
+fn slice_update(
+    a: ArrayLike,
+    update: Opnd,
+    start_indices: ArrayLike,
+    axes: Vec<isize>,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::slice_update_dynamic(&a.0, update.0, &start_indices.0, &axes)
+    }))
 }
 
 fn dtype_or(d: Option<PyDtype>, default: Dtype) -> Dtype {
@@ -764,42 +868,54 @@ fn dtype_or(d: Option<PyDtype>, default: Dtype) -> Dtype {
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, *, stream=None))]
 fn zeros(shape: Shape, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::zeros(&shape.0, Some(dtype_or(dtype, Dtype::Float32)))))
+    out(on(stream, || {
+        ops::zeros(&shape.0, Some(dtype_or(dtype, Dtype::Float32)))
+    }))
 }
 
 /// An array of ones.
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, *, stream=None))]
 fn ones(shape: Shape, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::ones(&shape.0, Some(dtype_or(dtype, Dtype::Float32)))))
+    out(on(stream, || {
+        ops::ones(&shape.0, Some(dtype_or(dtype, Dtype::Float32)))
+    }))
 }
 
 /// An array filled with `vals` (broadcast to `shape`).
 #[pyfunction]
 #[pyo3(signature = (shape, vals, dtype=None, *, stream=None))]
 fn full(shape: Shape, vals: Opnd, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::full(&shape.0, vals.0, dtype.map(|d| d.0))))
+    out(on(stream, || {
+        ops::full(&shape.0, vals.0, dtype.map(|d| d.0))
+    }))
 }
 
 /// Zeros shaped like `a`.
 #[pyfunction]
 #[pyo3(signature = (a, /, dtype=None, *, stream=None))]
 fn zeros_like(a: ArrayLike, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::zeros(a.0.shape(), Some(dtype_or(dtype, a.0.dtype())))))
+    out(on(stream, || {
+        ops::zeros(a.0.shape(), Some(dtype_or(dtype, a.0.dtype())))
+    }))
 }
 
 /// Ones shaped like `a`.
 #[pyfunction]
 #[pyo3(signature = (a, /, dtype=None, *, stream=None))]
 fn ones_like(a: ArrayLike, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::ones(a.0.shape(), Some(dtype_or(dtype, a.0.dtype())))))
+    out(on(stream, || {
+        ops::ones(a.0.shape(), Some(dtype_or(dtype, a.0.dtype())))
+    }))
 }
 
 /// `vals` shaped like `a`.
 #[pyfunction]
 #[pyo3(signature = (a, vals, dtype=None, *, stream=None))]
 fn full_like(a: ArrayLike, vals: Opnd, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::full_like(&a.0, vals.0, dtype.map(|d| d.0))))
+    out(on(stream, || {
+        ops::full_like(&a.0, vals.0, dtype.map(|d| d.0))
+    }))
 }
 
 /// Evenly spaced values (`arange(stop)` or `arange(start, stop, step)`).
@@ -841,7 +957,11 @@ fn arange(
         ),
         (2, None, None, sz) => {
             let a = pos.remove(0);
-            (a, pos.remove(0), sz.map(|s| s.0).unwrap_or(Operand::Scalar(Scalar::Int(1))))
+            (
+                a,
+                pos.remove(0),
+                sz.map(|s| s.0).unwrap_or(Operand::Scalar(Scalar::Int(1))),
+            )
         }
         (3, None, None, None) => {
             let a = pos.remove(0);
@@ -856,29 +976,55 @@ fn arange(
 /// `num` evenly spaced values from `start` to `stop`.
 #[pyfunction]
 #[pyo3(signature = (start, stop, num=50, dtype=None, stream=None))]
-fn linspace(start: f64, stop: f64, num: usize, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::linspace(start, stop, num, Some(dtype_or(dtype, Dtype::Float32)))))
+fn linspace(
+    start: f64,
+    stop: f64,
+    num: usize,
+    dtype: Option<PyDtype>,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::linspace(start, stop, num, Some(dtype_or(dtype, Dtype::Float32)))
+    }))
 }
 
 /// Ones on the `k`-th diagonal.
 #[pyfunction]
 #[pyo3(signature = (n, m=None, k=0, dtype=None, *, stream=None))]
-fn eye(n: usize, m: Option<usize>, k: isize, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::eye(n, m, k, Some(dtype_or(dtype, Dtype::Float32)))))
+fn eye(
+    n: usize,
+    m: Option<usize>,
+    k: isize,
+    dtype: Option<PyDtype>,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::eye(n, m, k, Some(dtype_or(dtype, Dtype::Float32)))
+    }))
 }
 
 /// The identity matrix.
 #[pyfunction]
 #[pyo3(signature = (n, dtype=None, *, stream=None))]
 fn identity(n: usize, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::identity(n, Some(dtype_or(dtype, Dtype::Float32)))))
+    out(on(stream, || {
+        ops::identity(n, Some(dtype_or(dtype, Dtype::Float32)))
+    }))
 }
 
 /// Ones at and below the `k`-th diagonal.
 #[pyfunction]
 #[pyo3(signature = (n, m=None, k=0, dtype=None, *, stream=None))]
-fn tri(n: usize, m: Option<usize>, k: isize, dtype: Option<PyDtype>, stream: S) -> PyResult<PyArray> {
-    out(on(stream, || ops::tri(n, m, k, Some(dtype_or(dtype, Dtype::Float32)))))
+fn tri(
+    n: usize,
+    m: Option<usize>,
+    k: isize,
+    dtype: Option<PyDtype>,
+    stream: S,
+) -> PyResult<PyArray> {
+    out(on(stream, || {
+        ops::tri(n, m, k, Some(dtype_or(dtype, Dtype::Float32)))
+    }))
 }
 
 /// The lower triangle.
@@ -898,14 +1044,23 @@ fn triu(x: ArrayLike, k: isize, stream: S) -> PyResult<PyArray> {
 /// Coordinate grids.
 #[pyfunction]
 #[pyo3(signature = (*arrays, sparse=false, indexing="xy", stream=None))]
-fn meshgrid(arrays: Vec<ArrayLike>, sparse: bool, indexing: &str, stream: S) -> PyResult<Vec<PyArray>> {
+fn meshgrid(
+    arrays: Vec<ArrayLike>,
+    sparse: bool,
+    indexing: &str,
+    stream: S,
+) -> PyResult<Vec<PyArray>> {
     let v = self::arrays(arrays);
     on(stream, || ops::meshgrid(&v, sparse, indexing)).map(list)
 }
 
 /// Make `inputs` depend on `dependencies` (for ordering and for checkpointing).
 #[pyfunction]
-fn depends(py: Python<'_>, inputs: &Bound<PyAny>, dependencies: &Bound<PyAny>) -> PyResult<PyObject> {
+fn depends(
+    py: Python<'_>,
+    inputs: &Bound<PyAny>,
+    dependencies: &Bound<PyAny>,
+) -> PyResult<PyObject> {
     let single = inputs.downcast::<PyArray>().is_ok();
     let ins: Vec<ArrayLike> = if single {
         vec![inputs.extract()?]
@@ -933,18 +1088,26 @@ fn result_type(arrays_and_dtypes: &Bound<PyTuple>) -> PyResult<PyDtype> {
     let mut ops_: Vec<ops::Operand> = Vec::new();
     for x in arrays_and_dtypes.iter() {
         if let Ok(d) = x.extract::<PyDtype>() {
-            ops_.push(ops::Operand::Array(Array::from_vec(Vec::<f32>::new(), &[0]).py().and_then(|a| ops::astype(&a, d.0).py())?));
+            ops_.push(ops::Operand::Array(
+                Array::from_vec(Vec::<f32>::new(), &[0])
+                    .py()
+                    .and_then(|a| ops::astype(&a, d.0).py())?,
+            ));
         } else {
             ops_.push(crate::convert::to_operand(&x)?);
         }
     }
     if ops_.is_empty() {
-        return Err(PyValueError::new_err("result_type needs at least one argument"));
+        return Err(PyValueError::new_err(
+            "result_type needs at least one argument",
+        ));
     }
     let mut d = ops_[0].clone();
     for o in &ops_[1..] {
         let dt = ops::result_type(&d, o);
-        d = ops::Operand::Array(ops::astype(&Array::from_vec(Vec::<f32>::new(), &[0]).py()?, dt).py()?);
+        d = ops::Operand::Array(
+            ops::astype(&Array::from_vec(Vec::<f32>::new(), &[0]).py()?, dt).py()?,
+        );
     }
     Ok(PyDtype(match d {
         ops::Operand::Array(a) => a.dtype(),
@@ -962,16 +1125,91 @@ pub fn register(m: &Bound<PyModule>) -> PyResult<()> {
         ($($f:ident),* $(,)?) => {$(m.add_function(wrap_pyfunction!($f, m)?)?;)*};
     }
     add!(
-        count_nonzero, var, std_, argmax, argmin, cumsum, cumprod, astype, view, reshape,
-        transpose, permute_dims, broadcast_to, broadcast_arrays, broadcast_shapes, contiguous,
-        expand_dims, squeeze, flatten, unflatten, swapaxes, moveaxis, concatenate, concat,
-        stack, split, unstack, tile, repeat, pad, roll, diagonal, diag, trace, atleast_1d,
-        atleast_2d, atleast_3d, as_strided, flip, softmax, sort, argsort, partition,
-        argpartition, topk, searchsorted, where_, clip, isclose, allclose, array_equal, round,
-        nan_to_num, divmod, matmul, addmm, tensordot, inner, outer, kron, einsum, einsum_path,
-        convolve, diff, take, take_along_axis, put_along_axis, slice, slice_update, zeros,
-        ones, full, zeros_like, ones_like, full_like, arange, linspace, eye, identity, tri,
-        tril, triu, meshgrid, depends, result_type,
+        count_nonzero,
+        var,
+        std_,
+        argmax,
+        argmin,
+        cumsum,
+        cumprod,
+        astype,
+        view,
+        reshape,
+        transpose,
+        permute_dims,
+        broadcast_to,
+        broadcast_arrays,
+        broadcast_shapes,
+        contiguous,
+        expand_dims,
+        squeeze,
+        flatten,
+        unflatten,
+        swapaxes,
+        moveaxis,
+        concatenate,
+        concat,
+        stack,
+        split,
+        unstack,
+        tile,
+        repeat,
+        pad,
+        roll,
+        diagonal,
+        diag,
+        trace,
+        atleast_1d,
+        atleast_2d,
+        atleast_3d,
+        as_strided,
+        flip,
+        softmax,
+        sort,
+        argsort,
+        partition,
+        argpartition,
+        topk,
+        searchsorted,
+        where_,
+        clip,
+        isclose,
+        allclose,
+        array_equal,
+        round,
+        nan_to_num,
+        divmod,
+        matmul,
+        addmm,
+        tensordot,
+        inner,
+        outer,
+        kron,
+        einsum,
+        einsum_path,
+        convolve,
+        diff,
+        take,
+        take_along_axis,
+        put_along_axis,
+        slice,
+        slice_update,
+        zeros,
+        ones,
+        full,
+        zeros_like,
+        ones_like,
+        full_like,
+        arange,
+        linspace,
+        eye,
+        identity,
+        tri,
+        tril,
+        triu,
+        meshgrid,
+        depends,
+        result_type,
     );
     Ok(())
 }

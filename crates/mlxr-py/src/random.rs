@@ -44,8 +44,16 @@ fn split(key: ArrayLike, num: usize, stream: S) -> PyResult<PyArray> {
 /// Random bits of `width` bytes.
 #[pyfunction]
 #[pyo3(signature = (shape=None, width=4, key=None, stream=None))]
-fn bits(shape: Option<Shape>, width: usize, key: Option<ArrayLike>, stream: S) -> PyResult<PyArray> {
-    on(stream, || r::bits(&shape_or_empty(shape), width, key_of(&key))).map(PyArray::from)
+fn bits(
+    shape: Option<Shape>,
+    width: usize,
+    key: Option<ArrayLike>,
+    stream: S,
+) -> PyResult<PyArray> {
+    on(stream, || {
+        r::bits(&shape_or_empty(shape), width, key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// Uniform samples in `[low, high)`.
@@ -60,10 +68,17 @@ fn uniform(
     stream: S,
 ) -> PyResult<PyArray> {
     use mlxr::ops::{Operand, Scalar};
-    let lo = low.map(|x| x.0).unwrap_or(Operand::Scalar(Scalar::Float(0.0)));
-    let hi = high.map(|x| x.0).unwrap_or(Operand::Scalar(Scalar::Float(1.0)));
+    let lo = low
+        .map(|x| x.0)
+        .unwrap_or(Operand::Scalar(Scalar::Float(0.0)));
+    let hi = high
+        .map(|x| x.0)
+        .unwrap_or(Operand::Scalar(Scalar::Float(1.0)));
     let d = dt(dtype, Dtype::Float32);
-    on(stream, || r::uniform(lo, hi, &shape_or_empty(shape), d, key_of(&key))).map(PyArray::from)
+    on(stream, || {
+        r::uniform(lo, hi, &shape_or_empty(shape), d, key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// Normal samples.
@@ -87,7 +102,8 @@ fn normal(
             _ => None,
         }
     };
-    let simple = |x: Option<&Bound<PyAny>>| x.is_none_or(|v| v.is_none() || as_f(Some(v)).is_some());
+    let simple =
+        |x: Option<&Bound<PyAny>>| x.is_none_or(|v| v.is_none() || as_f(Some(v)).is_some());
     if simple(loc) && simple(scale) {
         let l = as_f(loc).unwrap_or(0.0);
         let s = as_f(scale).unwrap_or(1.0);
@@ -101,7 +117,10 @@ fn normal(
         }
     };
     let (l, s) = (conv(loc)?, conv(scale)?);
-    on(stream, || r::normal_with(&shape, d, l.as_ref(), s.as_ref(), key_of(&key))).map(PyArray::from)
+    on(stream, || {
+        r::normal_with(&shape, d, l.as_ref(), s.as_ref(), key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// Integers in `[low, high)`.
@@ -116,15 +135,25 @@ fn randint(
     stream: S,
 ) -> PyResult<PyArray> {
     let d = dt(dtype, Dtype::Int32);
-    on(stream, || r::randint(low.0, high.0, &shape_or_empty(shape), d, key_of(&key))).map(PyArray::from)
+    on(stream, || {
+        r::randint(low.0, high.0, &shape_or_empty(shape), d, key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// Bernoulli samples with probability `p`.
 #[pyfunction]
 #[pyo3(signature = (p=None, shape=None, key=None, stream=None))]
-fn bernoulli(p: Option<Opnd>, shape: Option<Shape>, key: Option<ArrayLike>, stream: S) -> PyResult<PyArray> {
+fn bernoulli(
+    p: Option<Opnd>,
+    shape: Option<Shape>,
+    key: Option<ArrayLike>,
+    stream: S,
+) -> PyResult<PyArray> {
     use mlxr::ops::{Operand, Scalar};
-    let p = p.map(|x| x.0).unwrap_or(Operand::Scalar(Scalar::Float(0.5)));
+    let p = p
+        .map(|x| x.0)
+        .unwrap_or(Operand::Scalar(Scalar::Float(0.5)));
     let shape = shape.map(|s| s.0);
     on(stream, || r::bernoulli(p, shape.as_deref(), key_of(&key))).map(PyArray::from)
 }
@@ -142,16 +171,26 @@ fn truncated_normal(
 ) -> PyResult<PyArray> {
     let d = dt(dtype, Dtype::Float32);
     let shape = shape.map(|s| s.0);
-    on(stream, || r::truncated_normal(lower.0, upper.0, shape.as_deref(), d, key_of(&key)))
-        .map(PyArray::from)
+    on(stream, || {
+        r::truncated_normal(lower.0, upper.0, shape.as_deref(), d, key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// Standard Gumbel samples.
 #[pyfunction]
 #[pyo3(signature = (shape=None, dtype=None, key=None, stream=None))]
-fn gumbel(shape: Option<Shape>, dtype: Option<PyDtype>, key: Option<ArrayLike>, stream: S) -> PyResult<PyArray> {
+fn gumbel(
+    shape: Option<Shape>,
+    dtype: Option<PyDtype>,
+    key: Option<ArrayLike>,
+    stream: S,
+) -> PyResult<PyArray> {
     let d = dt(dtype, Dtype::Float32);
-    on(stream, || r::gumbel(&shape_or_empty(shape), d, key_of(&key))).map(PyArray::from)
+    on(stream, || {
+        r::gumbel(&shape_or_empty(shape), d, key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// Laplace samples.
@@ -166,7 +205,10 @@ fn laplace(
     stream: S,
 ) -> PyResult<PyArray> {
     let d = dt(dtype, Dtype::Float32);
-    on(stream, || r::laplace(&shape_or_empty(shape), d, loc, scale, key_of(&key))).map(PyArray::from)
+    on(stream, || {
+        r::laplace(&shape_or_empty(shape), d, loc, scale, key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// Samples from the categorical distribution of `logits` along `axis`.
@@ -191,7 +233,12 @@ fn categorical(
 /// A random permutation of `range(x)` or of an array along `axis`.
 #[pyfunction]
 #[pyo3(signature = (x, axis=0, key=None, stream=None))]
-fn permutation(x: &Bound<PyAny>, axis: isize, key: Option<ArrayLike>, stream: S) -> PyResult<PyArray> {
+fn permutation(
+    x: &Bound<PyAny>,
+    axis: isize,
+    key: Option<ArrayLike>,
+    stream: S,
+) -> PyResult<PyArray> {
     if x.downcast::<PyArray>().is_err() {
         if let Ok(n) = x.extract::<usize>() {
             return on(stream, || r::permutation(n, key_of(&key))).map(PyArray::from);
@@ -213,8 +260,10 @@ fn multivariate_normal(
     stream: S,
 ) -> PyResult<PyArray> {
     let d = dt(dtype, Dtype::Float32);
-    on(stream, || r::multivariate_normal(&mean.0, &cov.0, &shape_or_empty(shape), d, key_of(&key)))
-        .map(PyArray::from)
+    on(stream, || {
+        r::multivariate_normal(&mean.0, &cov.0, &shape_or_empty(shape), d, key_of(&key))
+    })
+    .map(PyArray::from)
 }
 
 /// The `random` submodule.
@@ -224,8 +273,20 @@ pub fn register(parent: &Bound<PyModule>) -> PyResult<()> {
         ($($f:ident),* $(,)?) => {$(m.add_function(wrap_pyfunction!($f, &m)?)?;)*};
     }
     add!(
-        seed, key, split, bits, uniform, normal, randint, bernoulli, truncated_normal, gumbel,
-        laplace, categorical, permutation, multivariate_normal
+        seed,
+        key,
+        split,
+        bits,
+        uniform,
+        normal,
+        randint,
+        bernoulli,
+        truncated_normal,
+        gumbel,
+        laplace,
+        categorical,
+        permutation,
+        multivariate_normal
     );
     parent.add_submodule(&m)?;
     Ok(())

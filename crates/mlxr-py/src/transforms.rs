@@ -106,7 +106,8 @@ impl PyCustomFunction {
         if let Some(v) = vjp {
             f = f.with_vjp(move |p: &[Array], c: &[Array], o: &[Array]| {
                 Python::with_gil(|py| -> PyResult<Vec<Array>> {
-                    let l = |x: &[Array]| PyList::new(py, x.iter().map(|a| PyArray::from(a.clone())));
+                    let l =
+                        |x: &[Array]| PyList::new(py, x.iter().map(|a| PyArray::from(a.clone())));
                     let r = v.call1(py, (l(p)?, l(c)?, l(o)?))?;
                     Ok(arrays(r.extract(py)?))
                 })
@@ -116,7 +117,8 @@ impl PyCustomFunction {
         if let Some(j) = jvp {
             f = f.with_jvp(move |p: &[Array], t: &[Array]| {
                 Python::with_gil(|py| -> PyResult<Vec<Array>> {
-                    let l = |x: &[Array]| PyList::new(py, x.iter().map(|a| PyArray::from(a.clone())));
+                    let l =
+                        |x: &[Array]| PyList::new(py, x.iter().map(|a| PyArray::from(a.clone())));
                     let r = j.call1(py, (l(p)?, l(t)?))?;
                     Ok(arrays(r.extract(py)?))
                 })
