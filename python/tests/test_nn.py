@@ -246,3 +246,31 @@ def test_mlx_alias(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "array([2, 3], dtype=int32)" in r.stdout
+
+
+SEQ = {
+    "RNN": (lambda n: n.RNN(3, 5), lambda l, x: l(x)),
+    "GRU": (lambda n: n.GRU(3, 5), lambda l, x: l(x)),
+    "LSTM": (lambda n: n.LSTM(3, 5), lambda l, x: l(x)),
+    "TransformerEncoder": (lambda n: n.TransformerEncoder(2, 8, 2, mlp_dims=16), lambda l, x: l(x, None)),
+    "TransformerEncoder_post": (lambda n: n.TransformerEncoder(1, 8, 2, norm_first=False), lambda l, x: l(x, None)),
+    "Transformer": (lambda n: n.Transformer(8, 2, 1, 1, mlp_dims=16), lambda l, x: l(x, x, None, None, None)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQ))
+def test_sequence_layers(name, mlx):
+    """Same parameters (copied from MLX's layer by name), same outputs."""
+    mnn, _ = _mods(mlx)
+    make, call = SEQ[name]
+    dims = 3 if name in ("RNN", "GRU", "LSTM") else 8
+    x = np.random.default_rng(11).standard_normal((2, 4, dims)).astype(np.float32)
+    ref = make(mnn)
+    ours = make(nn)
+    import mlx.utils as mu
+    ref_params = mu.tree_flatten(ref.parameters())
+    assert sorted(k for k, _ in tree_flatten(ours.parameters())) == sorted(k for k, _ in ref_params)
+    ours.load_weights([(k, mx.array(np.array(v))) for k, v in ref_params])
+    out, rout = call(ours, mx.array(x)), call(ref, mlx.array(x))
+    assert_same(out if isinstance(out, mx.array) else list(out),
+                rout if isinstance(rout, mlx.array) else list(rout), rtol=1e-4, atol=1e-5)

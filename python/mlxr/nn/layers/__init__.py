@@ -12,3 +12,9 @@ from .convolution import (  # noqa: F401
     Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
 )
 from .pooling import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d  # noqa: F401
+from .dropout import Dropout2d, Dropout3d  # noqa: F401
+from .recurrent import GRU, LSTM, RNN  # noqa: F401
+from .transformer_layers import (  # noqa: F401
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
+)

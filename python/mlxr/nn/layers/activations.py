@@ -179,3 +179,10 @@ class PReLU(Module):
 
     def __call__(self, x):
         return prelu(x, self.weight)
+
+
+def softmin(x, axis=-1):
+    return mx.softmax(-x, axis=axis)
+
+
+Softmin = _module(softmin, "Softmin")
