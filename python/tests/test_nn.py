@@ -42,7 +42,7 @@ def copy_params(src, dst):
     dst.update(tree_map(lambda a: mx.array(np.array(a)), src.parameters()))
 
 
-@pytest.mark.parametrize("opt", ["SGD", "SGD_momentum", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion", "Adamax", "AdaDelta"])
+@pytest.mark.parametrize("opt", ["SGD", "SGD_momentum", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion", "Adamax", "AdaDelta", "Adafactor", "Adafactor_b1", "Multi"])
 def test_mlp_training_matches_mlx(opt, mlx):
     mnn, mopt = _mods(mlx)
     rng = np.random.default_rng(0)
@@ -66,6 +66,10 @@ def test_mlp_training_matches_mlx(opt, mlx):
         "Lion": lambda o: o.Lion(learning_rate=0.001, weight_decay=0.01),
         "Adamax": lambda o: o.Adamax(learning_rate=0.01),
         "AdaDelta": lambda o: o.AdaDelta(learning_rate=1.0),
+        "Adafactor": lambda o: o.Adafactor(),
+        "Multi": lambda o: o.MultiOptimizer([o.SGD(learning_rate=0.1), o.Adam(learning_rate=0.01)],
+                                            [lambda path, g: path.endswith("bias")]),
+        "Adafactor_b1": lambda o: o.Adafactor(learning_rate=0.01, relative_step=False, beta_1=0.9, weight_decay=0.01),
     }[opt]
 
     def run(mod, nn_, optim_, model):

@@ -40,3 +40,10 @@ def checkpoint(module, fn=None):
         return cp(module.trainable_parameters(), *args, **kwargs)
 
     return wrapped
+
+
+def average_gradients(gradients, group=None, all_reduce_size=32 * 1024**2, communication_type=None,
+                      communication_stream=None):
+    """Average gradients over the processes of a distributed group; with a single
+    process (mlxr has no distributed backend yet) the gradients are returned as is."""
+    return gradients

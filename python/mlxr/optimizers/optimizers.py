@@ -313,3 +313,141 @@ def clip_grad_norm(grads, max_norm):
     normalizer = mx.minimum(max_norm / (total_norm + 1e-6), 1.0)
     clipped = tree_map(lambda g: g * normalizer, grads)
     return clipped, total_norm
+
+
+class Adafactor(Optimizer):
+    """Adafactor: factored second moments for matrices (row and column means), relative
+    step sizes and update clipping."""
+
+    def __init__(self, learning_rate=None, eps=(1e-30, 1e-3), clip_threshold=1.0,
+                 decay_rate=-0.8, beta_1=None, weight_decay=0.0, scale_parameter=True,
+                 relative_step=True, warmup_init=False):
+        super().__init__()
+        if learning_rate is not None:
+            self._maybe_schedule("learning_rate", learning_rate)
+        self.eps = eps
+        self.clip_threshold = clip_threshold
+        self.decay_rate = decay_rate
+        self.beta_1 = beta_1
+        self.weight_decay = weight_decay
+        self.scale_parameter = scale_parameter
+        self.relative_step = relative_step
+        self.warmup_init = warmup_init
+
+    def init_single(self, parameter, state):
+        if parameter.ndim >= 2:
+            shape = parameter.shape
+            dtype = parameter.dtype
+            state["exp_avg_sq_row"] = mx.zeros(shape[:-1], dtype=dtype)
+            state["exp_avg_sq_col"] = mx.zeros(shape[:-2] + shape[-1:], dtype=dtype)
+        else:
+            state["exp_avg_sq"] = mx.zeros_like(parameter)
+        if self.beta_1 is not None:
+            state["exp_avg"] = mx.zeros_like(parameter)
+
+    def _compute_rms(self, inputs):
+        return mx.sqrt(mx.mean(mx.square(inputs)))
+
+    def _compute_learning_rate(self, step, parameter_rms):
+        if self.relative_step:
+            min_step = 1e-6 * step if self.warmup_init else 1e-2
+            relative_step_size = mx.minimum(min_step, mx.rsqrt(step))
+        else:
+            relative_step_size = self.learning_rate
+        relative_step_size = relative_step_size.astype(parameter_rms.dtype)
+        parameter_scale = 1.0
+        if self.scale_parameter:
+            parameter_scale = mx.maximum(self.eps[1], parameter_rms)
+        return parameter_scale * relative_step_size
+
+    def _approximate_exp_moving_avg(self, exp_avg_sq_row, exp_avg_sq_col):
+        r_factor = mx.rsqrt(exp_avg_sq_row / mx.mean(exp_avg_sq_row, axis=-1, keepdims=True))
+        c_factor = mx.rsqrt(exp_avg_sq_col)
+        return mx.matmul(mx.expand_dims(r_factor, axis=-1), mx.expand_dims(c_factor, axis=0))
+
+    def apply_single(self, gradient, parameter, state):
+        if gradient.dtype != parameter.dtype:
+            gradient = gradient.astype(parameter.dtype)
+        step = self.step.astype(mx.float32)
+        use_first_moment = self.beta_1 is not None
+        factored = gradient.ndim >= 2
+        parameter_rms = self._compute_rms(parameter)
+        learning_rate = self._compute_learning_rate(step, parameter_rms)
+        beta_2 = 1.0 - (step**self.decay_rate).astype(parameter_rms.dtype)
+        update = mx.square(gradient) + self.eps[0]
+        if factored:
+            exp_avg_sq_row = state["exp_avg_sq_row"]
+            exp_avg_sq_col = state["exp_avg_sq_col"]
+            exp_avg_sq_row = beta_2 * exp_avg_sq_row + (1 - beta_2) * mx.mean(update, axis=-1)
+            exp_avg_sq_col = beta_2 * exp_avg_sq_col + (1 - beta_2) * mx.mean(update, axis=-2)
+            state["exp_avg_sq_row"] = exp_avg_sq_row
+            state["exp_avg_sq_col"] = exp_avg_sq_col
+            update = self._approximate_exp_moving_avg(exp_avg_sq_row, exp_avg_sq_col)
+            update = update * gradient
+        else:
+            exp_avg_sq = state["exp_avg_sq"]
+            exp_avg_sq = beta_2 * exp_avg_sq + (1 - beta_2) * update
+            state["exp_avg_sq"] = exp_avg_sq
+            update = mx.rsqrt(exp_avg_sq) * gradient
+        update = update / mx.maximum(1.0, self._compute_rms(update) / self.clip_threshold)
+        update = learning_rate * update
+        if use_first_moment:
+            exp_avg = state["exp_avg"]
+            exp_avg = self.beta_1 * exp_avg + (1 - self.beta_1) * update
+            state["exp_avg"] = exp_avg
+            update = exp_avg
+        if self.weight_decay != 0:
+            parameter = parameter + parameter * (-self.weight_decay * learning_rate)
+        return parameter - update
+
+
+class MultiOptimizer(Optimizer):
+    """Route parameters to optimizers: ``filters[i](path, gradient)`` selects those of
+    ``optimizers[i]``; the last optimizer takes the rest."""
+
+    def __init__(self, optimizers, filters=[]):
+        super().__init__()
+        self._state = {}
+        if len(filters) != len(optimizers) - 1:
+            raise ValueError(f"Given {len(filters)} filters but {len(optimizers) - 1} needed.")
+        self.optimizers = optimizers
+        self.filters = list(filters) + [lambda *args, **kwargs: True]
+
+    def _split_dictionary(self, gradients):
+        from mlxr.utils import tree_flatten, tree_unflatten
+        if len(self.optimizers) == 1:
+            return [gradients]
+        parts = [[] for _ in range(len(self.optimizers))]
+        for k, g in tree_flatten(gradients):
+            for i, fn in enumerate(self.filters):
+                if fn(k, g):
+                    parts[i].append((k, g))
+                    break
+        return [tree_unflatten(p) for p in parts]
+
+    def init(self, parameters):
+        for o, p in zip(self.optimizers, self._split_dictionary(parameters)):
+            o.init(p)
+
+    def apply_gradients(self, gradients, parameters):
+        tree = {}
+        for o, g in zip(self.optimizers, self._split_dictionary(gradients)):
+            tree = tree_merge(tree, o.apply_gradients(g, parameters))
+        return tree
+
+    @property
+    def state(self):
+        return {"states": [o.state for o in self.optimizers]}
+
+    @state.setter
+    def state(self, state):
+        for o, s in zip(self.optimizers, state["states"]):
+            o.state = s
+
+    @property
+    def learning_rate(self):
+        return self.optimizers[0].learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        self.optimizers[0].learning_rate = learning_rate
