@@ -251,3 +251,13 @@ def test_inplace_operators_update_the_object(mlx):
     c = mx.array([1], mx.int8)
     c += 1
     assert c.dtype == mx.int8
+
+
+@pytest.mark.parametrize("dt", ["bool_", "uint8", "int16", "int32", "int64", "float16", "float32", "float64", "complex64"])
+def test_buffer_protocol(dt):
+    a = mx.array([[1, 0, 3], [4, 5, 6]], getattr(mx, dt)).T
+    m = memoryview(a)
+    assert m.shape == (3, 2) and m.readonly and m.itemsize == a.itemsize
+    np.testing.assert_array_equal(np.asarray(m), np.array(a))
+    with pytest.raises(BufferError):
+        memoryview(mx.array([1.0], mx.bfloat16))

@@ -491,6 +491,18 @@ impl PyArray {
         };
         Ok(wrap(py, r.py()?)?.into_any())
     }
+    /// The buffer protocol (`memoryview(a)`, NumPy): a read-only, row-contiguous copy of
+    /// the data kept alive until the view is released.
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut pyo3::ffi::Py_buffer,
+        flags: std::os::raw::c_int,
+    ) -> PyResult<()> {
+        crate::buffer::fill(slf, view, flags)
+    }
+    unsafe fn __releasebuffer__(&self, view: *mut pyo3::ffi::Py_buffer) {
+        crate::buffer::release(view)
+    }
     fn __copy__(&self) -> PyArray {
         PyArray { a: self.a.clone() }
     }

@@ -3,6 +3,7 @@
 //! (pytree transforms, `nn`, `optimizers`, `utils`).
 
 mod array;
+mod buffer;
 mod convert;
 mod device;
 mod io;
