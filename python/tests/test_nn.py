@@ -141,6 +141,11 @@ LAYERS = {
     "GroupNorm_pt": lambda nn_, m: (nn_.GroupNorm(3, 6, pytorch_compatible=True), m.array(np.random.default_rng(2).standard_normal((2, 4, 6)).astype(np.float32))),
     "InstanceNorm": lambda nn_, m: (nn_.InstanceNorm(6, affine=True), m.array(np.random.default_rng(2).standard_normal((2, 4, 6)).astype(np.float32))),
     "BatchNorm": lambda nn_, m: (nn_.BatchNorm(6), m.array(np.random.default_rng(2).standard_normal((5, 6)).astype(np.float32))),
+    "Upsample_nearest": lambda nn_, m: (nn_.Upsample(2), m.array(np.random.default_rng(2).standard_normal((1, 3, 4, 2)).astype(np.float32))),
+    "Upsample_nearest_frac": lambda nn_, m: (nn_.Upsample((1.5, 2)), m.array(np.random.default_rng(2).standard_normal((1, 4, 3, 2)).astype(np.float32))),
+    "Upsample_linear": lambda nn_, m: (nn_.Upsample(2, mode="linear"), m.array(np.random.default_rng(2).standard_normal((1, 3, 4, 2)).astype(np.float32))),
+    "Upsample_linear_ac": lambda nn_, m: (nn_.Upsample(2, mode="linear", align_corners=True), m.array(np.random.default_rng(2).standard_normal((1, 3, 4, 2)).astype(np.float32))),
+    "ALiBi": lambda nn_, m: (nn_.ALiBi(), m.array(np.random.default_rng(2).standard_normal((1, 2, 3, 3)).astype(np.float32))),
     "Dropout_eval": lambda nn_, m: (nn_.Dropout(0.5).eval() or nn_.Dropout(0.5), m.ones((4,))),
     "Dropout": lambda nn_, m: (nn_.Dropout(0.25), m.ones((16,))),
 }

@@ -18,3 +18,4 @@ from .transformer_layers import (  # noqa: F401
     Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
     TransformerEncoderLayer,
 )
+from .upsample import ALiBi, Upsample  # noqa: F401
