@@ -187,6 +187,11 @@ CASES = {
     "permute_dims": lambda m: m.permute_dims(m.array(X), (1, 0)),
     "matrix_transpose": lambda m: m.matrix_transpose(m.array(X)),
     "minmax": lambda m: m.minmax(m.array(X), axis=0),
+    "gather_mm": lambda m: m.gather_mm(m.array(X).reshape(2, 2, 6), m.array(P).reshape(2, 6, 2),
+                                       m.array([1, 0, 1]), m.array([0, 0, 1])),
+    "gather_mm_nobatch": lambda m: m.gather_mm(m.array(X), m.array(P).T),
+    "hadamard": lambda m: m.hadamard_transform(m.array(X[:, :4])),
+    "hadamard_scale": lambda m: m.hadamard_transform(m.array(np.ones((2, 8), np.float32)), scale=0.5),
     "vecdot": lambda m: m.vecdot(m.array(X), m.array(P)),
     "linalg_norm": lambda m: m.linalg.norm(m.array(X), axis=1),
     "fast_rms_norm": lambda m: m.fast.rms_norm(m.array(X), m.array(P[0]), 1e-5),
@@ -213,3 +218,14 @@ def test_missing_names_report(mlx):
     missing = sorted(theirs - ours)
     print(f"\nmlx.core coverage: {len(theirs) - len(missing)}/{len(theirs)} public names; "
           f"missing ({len(missing)}): {', '.join(missing)}")
+    import importlib
+    for sub in ["nn", "nn.losses", "nn.init", "optimizers", "utils"]:
+        try:
+            t = importlib.import_module(f"mlx.{sub}")
+        except ImportError:
+            continue
+        o = importlib.import_module(f"mlxr.{sub}")
+        theirs = {n for n in dir(t) if not n.startswith("_") and not isinstance(getattr(t, n), type(importlib))
+                  and getattr(getattr(t, n), "__module__", "mlx").startswith("mlx")}
+        miss = sorted(n for n in theirs if not hasattr(o, n))
+        print(f"mlx.{sub} coverage: {len(theirs) - len(miss)}/{len(theirs)}; missing: {', '.join(miss)}")

@@ -247,3 +247,36 @@ __all__ += [
     "newaxis", "cumulative_sum", "cumulative_prod", "empty", "empty_like", "from_dlpack",
     "get_array_buffer_size", "printoptions", "matrix_norm",
 ]
+
+
+def gather_mm(a, b, /, lhs_indices=None, rhs_indices=None, *, sorted_indices=False, stream=None):
+    """Matrix products of the matrices of ``a`` and ``b`` picked by ``lhs_indices`` and
+    ``rhs_indices`` (indices into their flattened batch axes)."""
+    a_batch, b_batch = a.shape[:-2], b.shape[:-2]
+    a_flat = _core.reshape(a, (-1, *a.shape[-2:]))
+    b_flat = _core.reshape(b, (-1, *b.shape[-2:]))
+    if lhs_indices is None:
+        lhs_indices = _core.reshape(_core.arange(_math.prod(a_batch), dtype=_core.uint32), a_batch)
+    if rhs_indices is None:
+        rhs_indices = _core.reshape(_core.arange(_math.prod(b_batch), dtype=_core.uint32), b_batch)
+    li, ri = _core.broadcast_arrays(lhs_indices, rhs_indices)
+    return _core.matmul(_core.take(a_flat, li, axis=0), _core.take(b_flat, ri, axis=0))
+
+
+def hadamard_transform(a, scale=None, stream=None):
+    """The Walsh-Hadamard transform of the last axis (a power of two), scaled by
+    ``scale`` (default ``1/sqrt(n)``)."""
+    n = a.shape[-1]
+    if n & (n - 1):
+        raise ValueError(f"[hadamard_transform] the last axis ({n}) must be a power of two in mlxr")
+    import numpy as np
+
+    h = np.array([[1.0]], dtype=np.float32)
+    while h.shape[0] < n:
+        h = np.block([[h, h], [h, -h]])
+    scale = 1.0 / _math.sqrt(n) if scale is None else scale
+    dt = a.dtype if a.dtype in (_core.float16, _core.bfloat16, _core.float32, _core.float64) else _core.float32
+    return _core.matmul(a.astype(dt), array(h).astype(dt)) * scale
+
+
+__all__ += ["gather_mm", "hadamard_transform"]
