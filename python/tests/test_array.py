@@ -261,3 +261,12 @@ def test_buffer_protocol(dt):
     np.testing.assert_array_equal(np.asarray(m), np.array(a))
     with pytest.raises(BufferError):
         memoryview(mx.array([1.0], mx.bfloat16))
+
+
+def test_from_mlx_array_and_scalars(mlx):
+    b = mlx.array([[1.5, 2.0]], mlx.float16)
+    a = mx.array(b)
+    assert a.dtype == mx.float16 and a.tolist() == [[1.5, 2.0]]
+    assert mx.array(np.float32(2.5)).dtype == mx.float32
+    assert mx.array(np.int64(3)).dtype == mx.int64
+    assert mx.array([mx.array([1, 2]), mx.array([3, 4])]).tolist() == [[1, 2], [3, 4]]
