@@ -270,3 +270,11 @@ def test_from_mlx_array_and_scalars(mlx):
     assert mx.array(np.float32(2.5)).dtype == mx.float32
     assert mx.array(np.int64(3)).dtype == mx.int64
     assert mx.array([mx.array([1, 2]), mx.array([3, 4])]).tolist() == [[1, 2], [3, 4]]
+
+
+def test_format_real_imag(mlx):
+    a, b = mx.array([1 + 2j, 3 - 1j]), mlx.array([1 + 2j, 3 - 1j])
+    assert_same(a.real, b.real)
+    assert_same(a.imag, b.imag)
+    assert f"{mx.array(2.0):.2f}" == f"{mlx.array(2.0):.2f}" == "2.00"
+    assert f"{mx.array([1, 2])}" == f"{mlx.array([1, 2])}"

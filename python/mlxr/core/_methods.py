@@ -18,9 +18,25 @@ def _unary(op):
     return method
 
 
-for _n in ["abs", "conj", "cos", "exp", "imag", "log", "log10", "log1p", "log2", "real",
+for _n in ["abs", "conj", "cos", "exp", "log", "log10", "log1p", "log2",
            "reciprocal", "rsqrt", "sin", "sqrt", "square"]:
     _attach(_n, _unary(getattr(_core, _n)))
+
+# The real and imaginary parts are properties, as in MLX.
+_attach("real", property(lambda self: _core.real(self), doc="The real part."))
+_attach("imag", property(lambda self: _core.imag(self), doc="The imaginary part."))
+
+
+def _format(self, spec):
+    """``format(a, spec)``: one-element arrays format their value (``f"{loss:.3f}"``)."""
+    if not spec:
+        return str(self)
+    if self.size == 1:
+        return format(self.item(), spec)
+    raise TypeError("unsupported format string passed to mlx.core.array.__format__")
+
+
+_attach("__format__", _format)
 
 
 def _reduction(op):

@@ -16,3 +16,8 @@ laplace = _r.laplace
 categorical = _r.categorical
 permutation = _r.permutation
 multivariate_normal = _r.multivariate_normal
+
+# MLX exposes its global key as ``mx.random.state`` (a list) so that compiled functions
+# can name it in ``inputs``/``outputs``; mlxr's global key lives in the extension and
+# ``compile`` does not capture state, so this is an empty placeholder list.
+state = []
