@@ -280,3 +280,40 @@ def hadamard_transform(a, scale=None, stream=None):
 
 
 __all__ += ["gather_mm", "hadamard_transform"]
+
+
+def unique(a, /, size, return_index=False, return_inverse=False, return_counts=False,
+           fill_value=None, *, stream=None):
+    """The sorted unique elements of the flattened ``a`` in an array of ``size`` (padded
+    with ``fill_value``, by default the smallest element; truncated to the smallest
+    ``size``), and optionally the first index, the inverse and the counts (MLX 0.32's
+    ``unique``). Built from sort, cumsum and scatters, so nothing is evaluated."""
+    flat = _core.reshape(a, (-1,))
+    n = flat.size
+    if n == 0:
+        v = _core.full((size,), 0 if fill_value is None else fill_value, dtype=a.dtype)
+        extras = [_core.zeros((size,), _core.uint32), _core.zeros(a.shape, _core.uint32),
+                  _core.zeros((size,), _core.int32)]
+    else:
+        order = _core.argsort(flat, axis=0).astype(_core.uint32)
+        s = _core.take(flat, order, axis=0)
+        new = _core.concatenate([_core.ones((1,), _core.bool_), s[1:] != s[:-1]])
+        gid = _core.cumsum(new.astype(_core.int32), axis=0) - 1
+        slot = _core.minimum(gid, size)
+        fill = s[0] if fill_value is None else fill_value
+        v = _core.full((size + 1,), fill, dtype=a.dtype)
+        v[slot] = s
+        v = v[:size]
+        counts = _core.zeros((size + 1,), _core.int32).at[slot].add(1)[:size]
+        first = _core.full((size + 1,), n, dtype=_core.uint32).at[slot].minimum(order)[:size]
+        if size > 0:
+            first = _core.where(counts == 0, first[0], first)
+        inv_sorted = _core.minimum(gid, size - 1).astype(_core.uint32)
+        inverse = _core.zeros((n,), _core.uint32)
+        inverse[order] = inv_sorted
+        extras = [first, _core.reshape(inverse, a.shape), counts]
+    out = [v] + [x for x, want in zip(extras, (return_index, return_inverse, return_counts)) if want]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+__all__ += ["unique"]
