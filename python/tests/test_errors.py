@@ -60,3 +60,23 @@ def test_io_roundtrip(tmp_path, mlx):
     assert meta == {"k": "v"} and arrays["y"].dtype == mx.bfloat16
     ref, ref_meta = mlx.load(st, return_metadata=True)
     assert ref_meta == {"k": "v"} and ref["x"].tolist() == a.tolist()
+
+
+def test_io_file_objects(mlx):
+    import io
+    a = mx.array([[1.0, 2.0], [3.0, 4.0]])
+    f = io.BytesIO()
+    mx.save(f, a)
+    f.seek(0)
+    assert mx.load(f, format="npy").tolist() == a.tolist()
+    f = io.BytesIO()
+    mx.savez(f, x=a)
+    f.seek(0)
+    assert mx.load(f, format="npz")["x"].tolist() == a.tolist()
+    f = io.BytesIO()
+    mx.save_safetensors(f, {"x": a}, metadata={"m": "1"})
+    f.seek(0)
+    arrays, meta = mx.load(f, format="safetensors", return_metadata=True)
+    assert arrays["x"].tolist() == a.tolist() and meta == {"m": "1"}
+    with pytest.raises(ValueError):
+        mx.load(io.BytesIO(b"junk"))

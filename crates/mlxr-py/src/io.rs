@@ -1,5 +1,6 @@
 //! `mx.load`, `mx.save`, `mx.savez`, `mx.savez_compressed`, `mx.save_safetensors`:
-//! `.npy`, `.npz` and `.safetensors` files through `mlxr::io`.
+//! `.npy`, `.npz` and `.safetensors` files through `mlxr::io`, given a path or a binary
+//! file object (anything with `read` / `write`, like `io.BytesIO`).
 
 use crate::array::PyArray;
 use crate::convert::{ArrayLike, IntoPyResult};
@@ -21,6 +22,32 @@ fn path(file: &Bound<PyAny>) -> PyResult<String> {
     p.extract()
 }
 
+/// A binary file object (has `write` or `read`), rather than a path.
+fn is_file_object(file: &Bound<PyAny>, method: &str) -> bool {
+    !file.is_instance_of::<pyo3::types::PyString>() && file.hasattr(method).unwrap_or(false)
+}
+
+/// Write bytes to a file object.
+fn write_to(file: &Bound<PyAny>, bytes: Vec<u8>) -> PyResult<()> {
+    file.call_method1("write", (pyo3::types::PyBytes::new(file.py(), &bytes),))?;
+    Ok(())
+}
+
+/// The format of a file object from `format` or its `name`'s extension.
+fn object_format(file: &Bound<PyAny>, format: Option<&str>) -> PyResult<String> {
+    if let Some(f) = format {
+        return Ok(f.to_string());
+    }
+    let name: Option<String> = file.getattr("name").ok().and_then(|n| n.extract().ok());
+    name.as_deref()
+        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
+        .ok_or_else(|| {
+            PyValueError::new_err(
+                "[load] Could not infer the file format of a file object; pass format=",
+            )
+        })
+}
+
 fn dict<'py>(py: Python<'py>, arrays: Vec<(String, Array)>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, a) in arrays {
@@ -40,12 +67,31 @@ fn load(
     stream: Option<&Bound<PyAny>>,
 ) -> PyResult<PyObject> {
     let _ = stream;
-    let p = path(file)?;
-    let loaded = match format {
-        Some(f) => io::load_with_format(&p, f),
-        None => io::load(&p),
-    }
-    .py()?;
+    let (p, loaded) = if is_file_object(file, "read") {
+        let fmt = object_format(file, format)?;
+        let bytes: Vec<u8> = file.call_method0("read")?.extract()?;
+        let loaded = match fmt.as_str() {
+            "npy" => io::load_npy_bytes(&bytes).map(Loaded::Array),
+            "npz" => io::load_npz_bytes(&bytes).map(Loaded::Arrays),
+            "safetensors" => io::load_safetensors_bytes(&bytes)
+                .map(|(arrays, metadata)| Loaded::Safetensors { arrays, metadata }),
+            f => {
+                return Err(PyValueError::new_err(format!(
+                    "[load] Unknown file format {f}; use npy, npz or safetensors"
+                )))
+            }
+        }
+        .py()?;
+        (format!("file.{fmt}"), loaded)
+    } else {
+        let p = path(file)?;
+        let loaded = match format {
+            Some(f) => io::load_with_format(&p, f),
+            None => io::load(&p),
+        }
+        .py()?;
+        (p, loaded)
+    };
     let (obj, meta): (PyObject, Option<HashMap<String, String>>) = match loaded {
         Loaded::Array(a) => (Py::new(py, PyArray::from(a))?.into_any(), None),
         Loaded::Arrays(v) => (dict(py, v)?.into_any().unbind(), None),
@@ -74,6 +120,9 @@ fn load(
 /// Save an array to a `.npy` file.
 #[pyfunction]
 fn save(file: &Bound<PyAny>, arr: ArrayLike) -> PyResult<()> {
+    if is_file_object(file, "write") {
+        return write_to(file, io::save_npy_bytes(&arr.0).py()?);
+    }
     io::save(path(file)?, &arr.0).py().map(|_| ())
 }
 
@@ -100,6 +149,9 @@ fn savez(
     args: Vec<ArrayLike>,
     kwargs: Option<&Bound<PyDict>>,
 ) -> PyResult<()> {
+    if is_file_object(file, "write") {
+        return write_to(file, io::savez_bytes(&named(args, kwargs)?, false).py()?);
+    }
     io::savez(path(file)?, &named(args, kwargs)?)
         .py()
         .map(|_| ())
@@ -113,6 +165,9 @@ fn savez_compressed(
     args: Vec<ArrayLike>,
     kwargs: Option<&Bound<PyDict>>,
 ) -> PyResult<()> {
+    if is_file_object(file, "write") {
+        return write_to(file, io::savez_bytes(&named(args, kwargs)?, true).py()?);
+    }
     io::savez_compressed(path(file)?, &named(args, kwargs)?)
         .py()
         .map(|_| ())
@@ -130,6 +185,12 @@ fn save_safetensors(
     for (k, a) in arrays.iter() {
         let a: ArrayLike = a.extract()?;
         v.push((k.extract::<String>()?, a.0));
+    }
+    if is_file_object(file, "write") {
+        return write_to(
+            file,
+            io::save_safetensors_bytes(&v, metadata.as_ref()).py()?,
+        );
     }
     io::save_safetensors(path(file)?, &v, metadata.as_ref())
         .py()
