@@ -283,3 +283,12 @@ def test_sequence_layers(name, mlx):
     out, rout = call(ours, mx.array(x)), call(ref, mlx.array(x))
     assert_same(out if isinstance(out, mx.array) else list(out),
                 rout if isinstance(rout, mlx.array) else list(rout), rtol=1e-4, atol=1e-5)
+
+
+def test_init_orthogonal_sparse():
+    q = nn.init.orthogonal()(mx.zeros((5, 3)))
+    np.testing.assert_allclose(np.array(q.T @ q), np.eye(3), atol=1e-5)
+    q = nn.init.orthogonal(gain=2.0)(mx.zeros((3, 5)))
+    np.testing.assert_allclose(np.array(q @ q.T), 4 * np.eye(3), atol=1e-4)
+    s = nn.init.sparse(0.5)(mx.zeros((4, 6)))
+    assert (np.array(s) == 0).sum(axis=1).tolist() == [3, 3, 3, 3]

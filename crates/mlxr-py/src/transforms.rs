@@ -144,16 +144,18 @@ impl PyCustomFunction {
     }
 }
 
-/// Evaluate arrays.
+/// Evaluate arrays (other Python threads run meanwhile: the GIL is released).
 #[pyfunction]
-fn _eval(outputs: Vec<PyRef<PyArray>>) -> PyResult<()> {
-    mlxr::eval(&arrays(outputs)).py()
+fn _eval(py: Python<'_>, outputs: Vec<PyRef<PyArray>>) -> PyResult<()> {
+    let a = arrays(outputs);
+    py.allow_threads(|| mlxr::eval(&a)).py()
 }
 
-/// Start evaluating arrays.
+/// Start evaluating arrays (the GIL is released meanwhile).
 #[pyfunction]
-fn _async_eval(outputs: Vec<PyRef<PyArray>>) -> PyResult<()> {
-    mlxr::async_eval(&arrays(outputs)).py()
+fn _async_eval(py: Python<'_>, outputs: Vec<PyRef<PyArray>>) -> PyResult<()> {
+    let a = arrays(outputs);
+    py.allow_threads(|| mlxr::async_eval(&a)).py()
 }
 
 /// Register this file's functions.

@@ -82,3 +82,33 @@ def he_uniform(dtype=mx.float32):
         limit = gain * math.sqrt(3.0 / fan)
         return mx.random.uniform(-limit, limit, a.shape, dtype=dtype)
     return init
+
+
+def orthogonal(gain=1.0, dtype=mx.float32):
+    """A (semi-)orthogonal matrix from the QR factorisation of a normal sample, scaled by
+    ``gain``."""
+    def init(a):
+        if a.ndim != 2:
+            raise ValueError(f"Orthogonal initialization requires a 2D array but got a {a.ndim}D array.")
+        rows, cols = a.shape
+        n = max(rows, cols)
+        rmat = mx.random.normal(shape=(n, n))
+        q, r = mx.linalg.qr(rmat, stream=mx.cpu)
+        d = mx.diag(r)
+        q = q * mx.sign(d)
+        q = q[:rows, :cols] if rows >= cols else q[:cols, :rows].T
+        return (gain * q).astype(dtype)
+    return init
+
+
+def sparse(sparsity, mean=0.0, std=1.0, dtype=mx.float32):
+    """A normal sample with ``ceil(sparsity * columns)`` zeros in each row."""
+    def init(a):
+        if a.ndim != 2:
+            raise ValueError(f"Only tensors with 2 dimensions are supported, got {a.ndim}.")
+        rows, cols = a.shape
+        num_zeros = int(math.ceil(sparsity * cols))
+        order = mx.argsort(mx.random.uniform(shape=a.shape), axis=1)
+        a = mx.random.normal(shape=a.shape, scale=std, loc=mean, dtype=dtype)
+        return mx.where(order < num_zeros, mx.zeros_like(a), a)
+    return init
