@@ -234,6 +234,21 @@ pub fn with_stream<R>(s: impl Into<StreamOrDevice>, f: impl FnOnce() -> R) -> R 
     f()
 }
 
+/// Make `s` the current stream of this thread until the matching [`pop_stream`] (the
+/// enter half of a scope, for bindings whose scopes are not closures, like Python's
+/// `with mx.stream(s):`).
+pub fn push_stream(s: impl Into<StreamOrDevice>) {
+    let stream = s.into().resolve();
+    SCOPED.with(|v| v.borrow_mut().push(stream));
+}
+
+/// End the innermost [`push_stream`] scope of this thread (no-op when there is none).
+pub fn pop_stream() {
+    SCOPED.with(|v| {
+        v.borrow_mut().pop();
+    });
+}
+
 /// Alias of [`with_stream`] for a device.
 pub fn with_device<R>(d: Device, f: impl FnOnce() -> R) -> R {
     with_stream(d, f)
