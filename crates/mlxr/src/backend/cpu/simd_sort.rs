@@ -2,14 +2,16 @@
 //! 32-bit dtypes when the CPU has AVX-512F (detected at run time; other machines keep
 //! the radix sort).
 //!
-//! The algorithm: partition around the median of 16 samples with compress-and-store
-//! (in place, one vector of 16 keys at a time, reading from whichever end has less free
-//! room so writes never overrun unread keys); slices of at most 256 keys are sorted in
-//! registers by a bitonic network (each vector sorted, then vectors merged pairwise).
-//! Duplicates of a minimal pivot are split off in one extra pass, so inputs with few
-//! distinct values stay linear per level; a recursion depth limit falls back to the
-//! standard library's unstable sort (O(n log n) worst case). Unstable: callers sort keys
-//! whose equal values are interchangeable.
+//! The algorithm: partition around the median of 16 samples with compress-and-store, out
+//! of place (the keys move between the output and a scratch buffer of the same length at
+//! each level, so no load waits on the previous block's count; a counting pass first
+//! fixes where the second part starts, so both parts take whole-vector stores); slices of
+//! at most 128 keys are sorted in registers by a bitonic network (each vector sorted,
+//! then vectors merged pairwise) and written to the output. Copies of a pivot that is
+//! the minimum are split off in one extra pass, so inputs with few distinct values stay
+//! linear per level; a recursion depth limit falls back to the standard library's
+//! unstable sort (O(n log n) worst case). Unstable: callers sort keys whose equal values
+//! are interchangeable.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
