@@ -426,6 +426,48 @@ fn sort_signed_zeros_and_nans_keep_input_order() {
     }
 }
 
+#[test]
+fn sort_adversarial_patterns() {
+    // Sorted, reversed, constant, two-valued, sawtooth and organ-pipe rows, below and
+    // above the quicksort's 2^15 limit (the quicksort's pivot and duplicate handling, its
+    // depth limit, and the radix path).
+    let mut data = vec![];
+    for &n in &[20000usize, 40000] {
+        let pats: Vec<Vec<f64>> = vec![
+            (0..n).map(|i| i as f64).collect(),
+            (0..n).map(|i| (n - i) as f64).collect(),
+            vec![7.0; n],
+            (0..n).map(|i| (i % 2) as f64).collect(),
+            (0..n).map(|i| (i % 257) as f64).collect(),
+            (0..n).map(|i| i.min(n - i) as f64).collect(),
+        ];
+        for p in &pats {
+            for &dt in &[Dtype::Float32, Dtype::Int32, Dtype::Uint32] {
+                data.push(Array::from_slice(p, &[1, n]).unwrap().astype(dt).unwrap());
+            }
+        }
+    }
+    let mut cases: Vec<(String, Vec<(&str, &Array)>)> = vec![];
+    let mut got = vec![];
+    for a in &data {
+        got.push((
+            ops::sort(a, Some(-1)).unwrap(),
+            ops::argsort(a, Some(-1)).unwrap(),
+        ));
+        cases.push((
+            "out = [np.sort(a, axis=-1, kind='stable'), np.argsort(a, axis=-1, kind='stable').astype(np.uint32)]"
+                .to_string(),
+            vec![("a", a)],
+        ));
+    }
+    let want = numpy_batch(&cases);
+    for (k, ((s, i), w)) in got.iter().zip(&want).enumerate() {
+        let what = format!("pattern case {k} ({})", data[k].dtype());
+        assert_matches(i, &w[1], &format!("{what}: argsort"));
+        check_sorted(&data[k], Some(-1), s, i, &w[0], &what);
+    }
+}
+
 /// Check the partition property of `p` (values) / `ip` (indices) of `a` along the last
 /// axis around `kth`, against NumPy's sorted rows.
 fn check_partition(a: &Array, p: &Array, ip: &Array, kth: usize, what: &str) {
