@@ -186,6 +186,288 @@ fn sort_complex_and_large_inputs() {
     });
 }
 
+/// Every real dtype and complex64.
+const ALL_DTYPES: [Dtype; 14] = [
+    Dtype::Bool,
+    Dtype::Uint8,
+    Dtype::Uint16,
+    Dtype::Uint32,
+    Dtype::Uint64,
+    Dtype::Int8,
+    Dtype::Int16,
+    Dtype::Int32,
+    Dtype::Int64,
+    Dtype::Float16,
+    Dtype::Bfloat16,
+    Dtype::Float32,
+    Dtype::Float64,
+    Dtype::Complex64,
+];
+
+/// An input dominated by ties and special values: floats are about half NaNs (three bit
+/// patterns: both signs, two payloads), signed zeros and infinities, the rest rounded
+/// (ties) or random values in [-4, 4); integers and bools draw from a handful of values;
+/// complex numbers pair random real parts rounded to integers (ties) with random
+/// imaginary parts (no NaNs: NumPy orders NaN-containing complex values by which part is
+/// NaN, MLX and mlxr keep them last in input order).
+fn heavy(shape: &[usize], dt: Dtype, seed: u64) -> Array {
+    let n: usize = shape.iter().product();
+    let mut r = Rng::new(seed);
+    match dt {
+        Dtype::Bool => rand(shape, dt, -1.0, 1.0, seed),
+        Dtype::Complex64 => {
+            let v: Vec<mlxr::Complex32> = (0..n)
+                .map(|_| {
+                    let re = r.uniform(-3.0, 3.0).round() as f32;
+                    mlxr::Complex32::new(re, r.uniform(-1.0, 1.0) as f32)
+                })
+                .collect();
+            Array::from_slice(&v, shape).unwrap()
+        }
+        _ if dt.is_unsigned() => rand(shape, dt, 0.0, 6.0, seed),
+        _ if dt.is_integer() => rand(shape, dt, -3.0, 3.0, seed),
+        _ => {
+            let payload = f64::from_bits(0x7FFC_0000_0000_0000);
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    let x = r.uniform(-4.0, 4.0);
+                    match r.next_u64() % 12 {
+                        0 => f64::NAN,
+                        1 => -f64::NAN,
+                        2 => payload,
+                        3 => -0.0,
+                        4 => 0.0,
+                        5 => f64::INFINITY,
+                        6 => f64::NEG_INFINITY,
+                        7 | 8 => x.round(),
+                        _ => x,
+                    }
+                })
+                .collect();
+            Array::from_slice(&v, shape).unwrap().astype(dt).unwrap()
+        }
+    }
+}
+
+/// `got` (a sort of `x` along `axis`) equals NumPy's stable sort `want` value for value
+/// (bitwise for zeros, any NaN for NaN), and equals `x` gathered by `idx` (mlxr's
+/// argsort, checked against NumPy separately) bit for bit: the sort keeps the original
+/// values (-0.0 / 0.0, NaN payloads) in their original order.
+fn check_sorted(
+    x: &Array,
+    axis: Option<isize>,
+    got: &Array,
+    idx: &Array,
+    want: &Array,
+    what: &str,
+) {
+    let gathered = match axis {
+        Some(ax) => ops::take_along_axis(x, idx, Some(ax)).unwrap(),
+        None => ops::take(&ops::flatten(x, 0, -1).unwrap(), idx, Some(0)).unwrap(),
+    };
+    assert_eq!(got.shape(), gathered.shape(), "{what}: shape");
+    assert!(
+        got.to_bytes().unwrap() == gathered.to_bytes().unwrap(),
+        "{what}: sort differs from the argsort gather"
+    );
+    let want = want.astype(got.dtype()).unwrap();
+    if got.dtype() == Dtype::Complex64 {
+        assert_matches(got, &want, what);
+    } else if got.dtype().is_floating() {
+        let gb = got.astype(Dtype::Float64).unwrap().to_vec::<f64>().unwrap();
+        let wb = want
+            .astype(Dtype::Float64)
+            .unwrap()
+            .to_vec::<f64>()
+            .unwrap();
+        for (i, (a, b)) in gb.iter().zip(&wb).enumerate() {
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "{what}, element {i}: {a} vs {b}"
+            );
+        }
+    } else {
+        assert_matches(got, &want, what);
+    }
+}
+
+#[test]
+fn sort_rows_of_many_lengths_every_dtype() {
+    // Row lengths around every path: comparison-free networks for tiny rows, the
+    // vectorised quicksort / radix sort for rows in cache, one long row (the parallel
+    // path); along the last axis (contiguous rows) and along axis 0 of the transposed
+    // copy (strided rows).
+    let lens = [1usize, 2, 3, 17, 1000, 16384, 100000];
+    let mut data = vec![];
+    for (k, &dt) in ALL_DTYPES.iter().enumerate() {
+        for &l in &lens {
+            let rows = match l {
+                100000 => 1,
+                16384 => 2,
+                _ => 3,
+            };
+            let a = heavy(&[rows, l], dt, 1000 * k as u64 + l as u64);
+            let t =
+                ops::transpose(&ops::contiguous(&ops::transpose(&a).unwrap()).unwrap()).unwrap();
+            data.push((a, t));
+        }
+    }
+    let mut cases: Vec<(String, Vec<(&str, &Array)>)> = vec![];
+    let mut got = vec![];
+    for (a, t) in &data {
+        for (src, x) in [("a", a), ("t", t)] {
+            got.push((
+                x,
+                ops::sort(x, Some(-1)).unwrap(),
+                ops::argsort(x, Some(-1)).unwrap(),
+            ));
+            cases.push((
+                format!(
+                    "out = [np.sort({src}, axis=-1, kind='stable'), \
+                     np.argsort({src}, axis=-1, kind='stable').astype(np.uint32)]"
+                ),
+                vec![(src, x)],
+            ));
+        }
+    }
+    let want = numpy_batch(&cases);
+    for (k, ((x, s, i), w)) in got.iter().zip(&want).enumerate() {
+        let what = format!("case {k} ({} {:?}, {})", x.dtype(), x.shape(), cases[k].0);
+        assert_matches(i, &w[1], &format!("{what}: argsort"));
+        check_sorted(x, Some(-1), s, i, &w[0], &what);
+    }
+}
+
+#[test]
+fn sort_flat_large_every_dtype() {
+    // 2^20 + 37 elements: the parallel path over one long line.
+    let n = (1 << 20) + 37;
+    let data: Vec<Array> = ALL_DTYPES
+        .iter()
+        .enumerate()
+        .map(|(k, &dt)| heavy(&[n], dt, 77 + k as u64))
+        .collect();
+    let mut cases: Vec<(String, Vec<(&str, &Array)>)> = vec![];
+    let mut got = vec![];
+    for a in &data {
+        got.push((ops::sort(a, None).unwrap(), ops::argsort(a, None).unwrap()));
+        cases.push((
+            "out = [np.sort(a, kind='stable'), np.argsort(a, kind='stable').astype(np.uint32)]"
+                .to_string(),
+            vec![("a", a)],
+        ));
+    }
+    let want = numpy_batch(&cases);
+    for (k, ((s, i), w)) in got.iter().zip(&want).enumerate() {
+        let what = format!("flat {}", data[k].dtype());
+        assert_matches(i, &w[1], &format!("{what}: argsort"));
+        check_sorted(&data[k], None, s, i, &w[0], &what);
+    }
+    // A 2-D input sorted flat (axis None) takes the same path.
+    let m = heavy(&[1024, 1030], Dtype::Float32, 5);
+    let s = ops::sort(&m, None).unwrap();
+    let i = ops::argsort(&m, None).unwrap();
+    let w = numpy(
+        "out = [np.sort(a, axis=None, kind='stable'), np.argsort(a, axis=None, kind='stable').astype(np.uint32)]",
+        &[("a", &m)],
+    );
+    assert_matches(&i, &w[1], "2-D flat argsort");
+    check_sorted(&m, None, &s, &i, &w[0], "2-D flat sort");
+}
+
+#[test]
+fn sort_signed_zeros_and_nans_keep_input_order() {
+    // Rows long enough for the vectorised / radix paths, made only of zeros and NaNs of
+    // different signs and payloads, plus a few numbers.
+    for &dt in &[
+        Dtype::Float32,
+        Dtype::Float64,
+        Dtype::Float16,
+        Dtype::Bfloat16,
+    ] {
+        let pool = [
+            -0.0,
+            0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::from_bits(0x7FFC_0000_0000_0000),
+            1.0,
+            -1.0,
+        ];
+        let mut r = Rng::new(9);
+        let v: Vec<f64> = (0..3 * 4099)
+            .map(|_| pool[(r.next_u64() % pool.len() as u64) as usize])
+            .collect();
+        let a = Array::from_slice(&v, &[3, 4099])
+            .unwrap()
+            .astype(dt)
+            .unwrap();
+        let s = ops::sort(&a, Some(-1)).unwrap();
+        let i = ops::argsort(&a, Some(-1)).unwrap();
+        let w = numpy(
+            "out = [np.sort(a, axis=-1, kind='stable'), np.argsort(a, axis=-1, kind='stable').astype(np.uint32)]",
+            &[("a", &a)],
+        );
+        assert_matches(&i, &w[1], &format!("{dt}: argsort"));
+        check_sorted(&a, Some(-1), &s, &i, &w[0], &format!("{dt}: sort"));
+        // The zeros come out in input order, signs included.
+        let sv = s.astype(Dtype::Float64).unwrap().to_vec::<f64>().unwrap();
+        let row0: Vec<u64> = v[..4099]
+            .iter()
+            .filter(|x| **x == 0.0)
+            .map(|x| x.to_bits())
+            .collect();
+        let out0: Vec<u64> = sv[..4099]
+            .iter()
+            .filter(|x| **x == 0.0)
+            .map(|x| x.to_bits())
+            .collect();
+        assert_eq!(row0, out0, "{dt}: zeros order");
+    }
+}
+
+#[test]
+fn sort_adversarial_patterns() {
+    // Sorted, reversed, constant, two-valued, sawtooth and organ-pipe rows, below and
+    // above the quicksort's 2^15 limit (the quicksort's pivot and duplicate handling, its
+    // depth limit, and the radix path).
+    let mut data = vec![];
+    for &n in &[20000usize, 40000] {
+        let pats: Vec<Vec<f64>> = vec![
+            (0..n).map(|i| i as f64).collect(),
+            (0..n).map(|i| (n - i) as f64).collect(),
+            vec![7.0; n],
+            (0..n).map(|i| (i % 2) as f64).collect(),
+            (0..n).map(|i| (i % 257) as f64).collect(),
+            (0..n).map(|i| i.min(n - i) as f64).collect(),
+        ];
+        for p in &pats {
+            for &dt in &[Dtype::Float32, Dtype::Int32, Dtype::Uint32] {
+                data.push(Array::from_slice(p, &[1, n]).unwrap().astype(dt).unwrap());
+            }
+        }
+    }
+    let mut cases: Vec<(String, Vec<(&str, &Array)>)> = vec![];
+    let mut got = vec![];
+    for a in &data {
+        got.push((
+            ops::sort(a, Some(-1)).unwrap(),
+            ops::argsort(a, Some(-1)).unwrap(),
+        ));
+        cases.push((
+            "out = [np.sort(a, axis=-1, kind='stable'), np.argsort(a, axis=-1, kind='stable').astype(np.uint32)]"
+                .to_string(),
+            vec![("a", a)],
+        ));
+    }
+    let want = numpy_batch(&cases);
+    for (k, ((s, i), w)) in got.iter().zip(&want).enumerate() {
+        let what = format!("pattern case {k} ({})", data[k].dtype());
+        assert_matches(i, &w[1], &format!("{what}: argsort"));
+        check_sorted(&data[k], Some(-1), s, i, &w[0], &what);
+    }
+}
+
 /// Check the partition property of `p` (values) / `ip` (indices) of `a` along the last
 /// axis around `kth`, against NumPy's sorted rows.
 fn check_partition(a: &Array, p: &Array, ip: &Array, kth: usize, what: &str) {

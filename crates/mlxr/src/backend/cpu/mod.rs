@@ -12,6 +12,7 @@ pub mod random;
 pub mod reduce;
 pub mod scan;
 pub mod shape;
+pub mod simd_sort;
 pub mod softmax;
 pub mod sort;
 pub mod strided;

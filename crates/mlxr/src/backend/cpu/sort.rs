@@ -3,9 +3,12 @@
 //!
 //! Order: NumPy's (and MLX's) total order — NaNs last, `-0.0 == 0.0` (kept in input
 //! order, the sorts being stable), complex numbers lexicographically by (real, imag)
-//! with NaN-containing values last. Real dtypes are sorted with an LSD radix sort on an
-//! order-preserving unsigned key (parallel over lines, or over chunks of one big line);
-//! complex numbers with a stable comparison sort.
+//! with NaN-containing values last. Real dtypes are sorted through an order-preserving
+//! unsigned key: lines of 32-bit keys up to 2^15 long with the AVX-512 quicksort of
+//! `simd_sort.rs` where the CPU has it, everything else with an LSD radix sort (parallel
+//! over lines, or MSD-split then parallel over buckets for one big line); equal keys of
+//! distinct values (`-0.0` / `0.0`, NaN payloads) are put back in input order afterwards.
+//! Complex numbers use a stable comparison sort.
 
 // `v != v` is the NaN test of the generic element types (no `is_nan` on the trait), and
 // the key buffers are sized with `set_len` because the sorts write every slot before reading.
@@ -28,6 +31,16 @@ pub trait RadixKey: Copy + Send + Sync + Ord + Default + 'static {
     const BITS: u32;
     /// The key as a u64.
     fn bits(self) -> u64;
+    /// Sorts `v` ascending (equal keys being identical, the order among them does not
+    /// matter), with `tmp` (at least as long) and `hist` as scratch: the radix sort, or
+    /// for up to 2^15 32-bit keys the AVX-512 quicksort where the CPU has it.
+    fn sort_keys(v: &mut [Self], tmp: &mut [Self], hist: &mut Vec<u32>) {
+        if v.len() <= 96 {
+            v.sort_unstable();
+        } else {
+            radix_sort_by(v, tmp, hist, |k: Self| k);
+        }
+    }
 }
 macro_rules! radix_key {
     ($($t:ty),*) => {$(
@@ -40,7 +53,25 @@ macro_rules! radix_key {
         }
     )*};
 }
-radix_key!(u8, u16, u32, u64);
+radix_key!(u8, u16, u64);
+impl RadixKey for u32 {
+    const BITS: u32 = 32;
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        self as u64
+    }
+    fn sort_keys(v: &mut [u32], tmp: &mut [u32], hist: &mut Vec<u32>) {
+        // The quicksort wins below ~2^15 keys (measured on AVX-512 Zen 4: 2.9 vs 6.2 ns
+        // per key at 1000, 3.6 vs 3.8 at 16384, 4.1 vs 3.8 at 65536).
+        if v.len() > 1 << 15 || !super::simd_sort::sort_u32(v, tmp) {
+            if v.len() <= 96 {
+                v.sort_unstable();
+            } else {
+                radix_sort_by(v, tmp, hist, |k: u32| k);
+            }
+        }
+    }
+}
 
 /// Digit width (bits) and number of passes of a radix sort on `K`: 11-bit digits for
 /// keys of 32 bits or more (fewer passes), 8-bit digits for narrower keys.
@@ -208,34 +239,44 @@ fn sort_values_line<T: SortElem>(
     out: SendPtr<T>,
     off: usize,
 ) {
-    let keys = key_buf::<T::K>(kb, n);
+    debug_assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<T::K>());
     let zk = T::default().key();
     let fl = T::DTYPE.is_floating();
     let mut special = false;
-    if stride == 1 {
+    // A contiguous line is sorted as keys in its own output slots (same size as the
+    // elements); a strided one in scratch.
+    let keys: &mut [T::K] = if stride == 1 {
+        // SAFETY: the caller hands this line the n output slots at `off`; a key has the
+        // element's size and any bit pattern is a valid key.
+        let keys = unsafe { std::slice::from_raw_parts_mut(out.0.add(off) as *mut T::K, n) };
         for (x, &v) in keys.iter_mut().zip(&src[..n]) {
             *x = v.key();
             special |= fl && (*x == zk || v != v);
         }
+        keys
     } else {
+        let keys = key_buf::<T::K>(kb, n);
         for (k, x) in keys.iter_mut().enumerate() {
             let v = src[k * stride];
             *x = v.key();
             special |= fl && (*x == zk || v != v);
         }
-    }
-    if n <= 96 {
-        keys.sort_unstable();
+        keys
+    };
+    let tmp = key_buf::<T::K>(kt, n);
+    T::K::sort_keys(keys, tmp, hist);
+    // Where the zeros start (computed while the keys are still there).
+    let start = if special {
+        keys.partition_point(|&k| k < zk)
     } else {
-        let tmp = key_buf::<T::K>(kt, n);
-        radix_sort_by(keys, tmp, hist, |k: T::K| k);
-    }
+        0
+    };
     // SAFETY: the caller hands each line its own output positions.
     unsafe {
         if stride == 1 {
-            let o = std::slice::from_raw_parts_mut(out.0.add(off), n);
-            for (o, &key) in o.iter_mut().zip(keys.iter()) {
-                *o = T::from_key(key);
+            let o = out.0.add(off) as *mut T::K;
+            for k in 0..n {
+                *(o.add(k) as *mut T) = T::from_key(*o.add(k));
             }
         } else {
             for (k, &key) in keys.iter().enumerate() {
@@ -248,7 +289,6 @@ fn sort_values_line<T: SortElem>(
             .map(|k| src[k * stride])
             .filter(|v| v.key() == zk)
             .collect();
-        let start = keys.partition_point(|&k| k < zk);
         let nans: Vec<T> = (0..n)
             .map(|k| src[k * stride])
             .filter(|v| *v != *v)
@@ -659,26 +699,46 @@ fn big_keyed<T: SortElem>(src: &[T], op: LineOp, out: LineOut<T>) {
     match (op, out) {
         (LineOp::Sort, LineOut::Values(p, off)) => {
             let zk = T::default().key();
-            let mut keys: Vec<T::K> = src
-                .par_iter()
-                .with_min_len(1 << 14)
-                .map(|&e| e.key())
-                .collect();
-            let special = T::DTYPE.is_floating()
-                && keys
-                    .par_iter()
-                    .zip(src.par_iter())
-                    .any(|(&k, &v)| k == zk || v != v);
-            let mut sorted: Vec<T::K> = Vec::with_capacity(n);
-            // SAFETY: `par_msd_sort_by` writes every slot of `sorted`.
-            unsafe { sorted.set_len(n) };
-            par_msd_sort_by(&mut keys, &mut sorted, |k: T::K| k);
-            // SAFETY: the output is a fresh buffer of n elements at `off`.
+            let fl = T::DTYPE.is_floating();
+            // Scratch for the scatter pass: a host buffer (huge pages, like outputs), or
+            // a vector if that allocation fails.
+            let hb = crate::buffer::HostBuffer::new(n * std::mem::size_of::<T::K>(), false).ok();
+            let mut vb: Vec<u64> = Vec::new();
+            let sorted: &mut [T::K] = match &hb {
+                // SAFETY: a fresh 64-byte aligned buffer of n keys, used only here.
+                Some(b) => unsafe {
+                    std::slice::from_raw_parts_mut(b.as_mut_ptr() as *mut T::K, n)
+                },
+                None => key_buf::<T::K>(&mut vb, n),
+            };
+            let special = {
+                // The keys go to the output slots first (a key has the element's size).
+                // SAFETY: the output is a fresh buffer of n elements at `off`.
+                let keys = unsafe { std::slice::from_raw_parts_mut(p.0.add(off) as *mut T::K, n) };
+                let special = keys
+                    .par_chunks_mut(1 << 14)
+                    .zip(src.par_chunks(1 << 14))
+                    .map(|(ks, vs)| {
+                        let mut sp = false;
+                        for (k, &v) in ks.iter_mut().zip(vs) {
+                            *k = v.key();
+                            sp |= fl && (*k == zk || v != v);
+                        }
+                        sp
+                    })
+                    .reduce(|| false, |a, b| a || b);
+                par_msd_sort_by(keys, sorted, |k: T::K| k);
+                special
+            };
+            // SAFETY: as above (the key view is no longer used).
             let d = unsafe { std::slice::from_raw_parts_mut(p.0.add(off), n) };
-            d.par_iter_mut()
-                .with_min_len(1 << 14)
-                .zip(sorted.par_iter())
-                .for_each(|(d, &k)| *d = T::from_key(k));
+            d.par_chunks_mut(1 << 14)
+                .zip(sorted.par_chunks(1 << 14))
+                .for_each(|(d, ks)| {
+                    for (d, &k) in d.iter_mut().zip(ks) {
+                        *d = T::from_key(k);
+                    }
+                });
             if special {
                 let zeros: Vec<T> = src.iter().copied().filter(|v| v.key() == zk).collect();
                 let start = sorted.partition_point(|&k| k < zk);
