@@ -7,7 +7,7 @@
 //! test skips (with a message) when no GPU is usable; `MLXR_CUDA_OPS_DRY=1` runs the
 //! bodies on the CPU twice (to check the tests themselves anywhere).
 
-pub use super::cuda_ops::gpu_or_skip;
+use super::cuda_ops::gpu_or_skip;
 use crate::common::*;
 use mlxr::{ops, Array, Device, Dtype};
 

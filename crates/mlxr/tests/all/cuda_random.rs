@@ -5,7 +5,8 @@
 //! bit but for rare one-ulp differences of `log` (see `kernels/random.cu`). Skips without
 //! a GPU; `MLXR_CUDA_OPS_DRY=1` runs the bodies on the CPU twice.
 
-use super::cuda_indexing::{compare_cases, gpu_or_skip};
+use super::cuda_indexing::compare_cases;
+use super::cuda_ops::gpu_or_skip;
 use mlxr::{random, Array, Dtype};
 
 fn exact(_: &str, _: Dtype) -> (f64, f64) {
