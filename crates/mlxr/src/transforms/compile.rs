@@ -386,15 +386,36 @@ fn trace(f: &super::ArrayFn, args: &[Array]) -> Result<Graph> {
     })
 }
 
-/// The value of an evaluated scalar constant (dtype and bytes), for merging equal ones.
-fn scalar_value(a: &Array) -> Option<(Dtype, Vec<u8>)> {
-    if a.ndim() != 0 || !a.is_evaluated() {
-        return None;
+/// Whether two captured constants certainly hold the same values: the same array, equal
+/// evaluated scalars, or unevaluated nodes of equivalent primitives over such constants
+/// (e.g. two broadcasts of the scalar `2.0`), looking at most `depth` nodes deep.
+fn same_constant(a: &Array, b: &Array, depth: usize) -> bool {
+    if a.is_same(b) {
+        return true;
     }
-    a.to_bytes().ok().map(|b| (a.dtype(), b))
+    if a.shape() != b.shape() || a.dtype() != b.dtype() || a.output_index() != b.output_index()
+    {
+        return false;
+    }
+    match (a.primitive(), b.primitive()) {
+        (Some(pa), Some(pb)) => {
+            let (ia, ib) = (a.inputs(), b.inputs());
+            depth > 0
+                && ia.len() == ib.len()
+                && pa.is_equivalent(pb.as_ref())
+                && ia.iter().zip(&ib).all(|(x, y)| same_constant(x, y, depth - 1))
+        }
+        (None, None) => {
+            a.size() == 1
+                && a.is_evaluated()
+                && b.is_evaluated()
+                && matches!((a.to_bytes(), b.to_bytes()), (Ok(x), Ok(y)) if x == y)
+        }
+        _ => false,
+    }
 }
 
-/// Merge equal scalar constants and common subexpressions (same primitive, equivalent
+/// Merge equal constants and common subexpressions (same primitive, equivalent
 /// parameters, same inputs, same stream), then drop nodes and constants no output needs.
 fn simplify(g: Graph) -> Graph {
     let Graph {
@@ -404,12 +425,17 @@ fn simplify(g: Graph) -> Graph {
         outputs,
         traced_nodes,
     } = g;
-    // Scalar constants of equal value become one.
+    // Constants of equal value become one (small ones: scalars and what is built from
+    // them, compared a few nodes deep).
     let mut const_map: Vec<usize> = (0..constants.len()).collect();
-    let mut seen: HashMap<(Dtype, Vec<u8>), usize> = HashMap::new();
+    let mut reps: Vec<usize> = Vec::new();
     for (i, c) in constants.iter().enumerate() {
-        if let Some(v) = scalar_value(c) {
-            const_map[i] = *seen.entry(v).or_insert(i);
+        if c.size() > 1 && c.primitive().is_none() {
+            continue;
+        }
+        match reps.iter().find(|&&r| same_constant(&constants[r], c, 4)) {
+            Some(&r) => const_map[i] = r,
+            None => reps.push(i),
         }
     }
     let map_ref = |r: Ref, node_map: &[usize]| match r {

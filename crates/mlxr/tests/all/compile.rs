@@ -78,12 +78,12 @@ fn compile_mlp_step_matches_uncompiled_and_numpy() {
         same(&got, &want, &format!("mlp step {step}"));
         if step == 0 {
             let np = numpy(
-                "import numpy as np\n\
-                 h = np.maximum(x @ w1 + b1, 0); o = h @ w2 + b2; d = o - y\n\
-                 n = d.size; go = 2 * d / n\n\
+                "\
+                 h = np.maximum(x @ w1 + b1, 0); o = h @ w2 + b2; r = o - y\n\
+                 go = 2 * r / r.size\n\
                  gw2 = h.T @ go; gb2 = go.sum(0); gh = go @ w2.T * (h > 0)\n\
                  gw1 = x.T @ gh; gb1 = gh.sum(0)\n\
-                 out = [np.float32((d * d).mean()), w1 - 0.1 * gw1, b1 - 0.1 * gb1, \
+                 out = [np.float32((r * r).mean()), w1 - 0.1 * gw1, b1 - 0.1 * gb1, \
                  w2 - 0.1 * gw2, b2 - 0.1 * gb2]",
                 &[
                     ("w1", &params[0]),
@@ -125,7 +125,7 @@ fn compile_attention_and_softmax() {
         let got = c.call(&[q.clone(), k.clone(), v.clone()]).unwrap();
         same(&got, &attention(&[q.clone(), k.clone(), v.clone()]).unwrap(), "attention");
         let np = numpy(
-            "import numpy as np\n\
+            "\
              s = q @ np.swapaxes(k, -1, -2) * 0.5\n\
              e = np.exp(s - s.max(-1, keepdims=True)); p = e / e.sum(-1, keepdims=True)\n\
              out = [p @ v, p]",
@@ -192,7 +192,7 @@ fn compile_indexing() {
         let got = c.call(&args).unwrap();
         same(&got, &indexing(&args).unwrap(), "indexing");
         let np = numpy(
-            "import numpy as np\nu = x.copy(); np.add.at(u, idx, 1.0)\n\
+            "u = x.copy(); np.add.at(u, idx, 1.0)\n\
              out = [x[idx] * 2, x[1::2, -1], u]",
             &[("x", &x), ("idx", &idx)],
         );
@@ -324,7 +324,7 @@ fn compile_grad_of_compiled_and_compiled_grad() {
     let got = mlxr::grad(c.as_fn(), &[0, 1])(&args).unwrap();
     same(&got, &want, "grad of compiled");
     let np = numpy(
-        "import numpy as np\nout = [np.cos(x) * y, np.sin(x)]",
+        "out = [np.cos(x) * y, np.sin(x)]",
         &[("x", &x), ("y", &y)],
     );
     assert_close(&got[0], &np[0], 1e-12, 1e-12, "grad x vs numpy");
@@ -350,7 +350,7 @@ fn compile_grad_of_compiled_and_compiled_grad() {
         Ok(vec![ops::sum(&g[0], None, false)?])
     };
     let h = mlxr::grad(gx, &[0])(&args).unwrap();
-    let np = numpy("import numpy as np\nout = -np.sin(x) * y", &[("x", &x), ("y", &y)]);
+    let np = numpy("out = -np.sin(x) * y", &[("x", &x), ("y", &y)]);
     assert_close(&h[0], &np[0], 1e-12, 1e-12, "grad of grad of compiled");
 }
 
@@ -367,7 +367,7 @@ fn compile_vmap_of_compiled() {
     let got = vm(&[x.clone(), w.clone()]).unwrap();
     let want = mlxr::vmap(f, &[Some(0), None], &[Some(0)])(&[x.clone(), w.clone()]).unwrap();
     same(&got, &want, "vmap of compiled");
-    let np = numpy("import numpy as np\nout = x @ np.exp(w)", &[("x", &x), ("w", &w)]);
+    let np = numpy("out = x @ np.exp(w)", &[("x", &x), ("w", &w)]);
     assert_close(&got[0], &np[0], 1e-5, 1e-6, "vmap of compiled vs numpy");
     // Compile of a vmapped function.
     let cv = compile(move |a: &[Array]| mlxr::vmap(f, &[Some(0), None], &[Some(0)])(a));
