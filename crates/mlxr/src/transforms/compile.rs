@@ -21,7 +21,7 @@ use crate::device::{Stream, StreamOrDevice};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::primitive::Primitive;
-use crate::primitives::shape::Reshape;
+use crate::primitives::shape::{Broadcast, Reshape};
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -177,9 +177,10 @@ impl Compiled {
     /// Shapeless mode (MLX's `shapeless=True`): only the number of axes and the dtype of each
     /// input key the cache, and a graph traced for other shapes is replayed with output
     /// shapes recomputed by each primitive ([`Primitive::output_shapes`]; a reshape that only
-    /// adds or removes unit axes follows its input). When a primitive cannot recompute its
-    /// shapes (e.g. a broadcast to a fixed shape, or a general reshape), the function is
-    /// traced again for the new shapes.
+    /// adds or removes unit axes follows its input; captured arrays broadcast against an
+    /// input are broadcast again to the new shape). When a node's shapes cannot be
+    /// recomputed (e.g. a general reshape, a slice, an input broadcast to a fixed shape),
+    /// the function is traced again for the new shapes.
     pub fn shapeless(mut self, on: bool) -> Self {
         self.shapeless = on;
         self
@@ -281,7 +282,10 @@ impl Compiled {
                 continue;
             }
             let exact = g.inputs.len() == args.len()
-                && g.inputs.iter().zip(args).all(|((sh, _), a)| sh == a.shape());
+                && g.inputs
+                    .iter()
+                    .zip(args)
+                    .all(|((sh, _), a)| sh == a.shape());
             if exact {
                 return Ok(Some((g.clone(), true)));
             }
@@ -294,15 +298,18 @@ impl Compiled {
 
     fn trace_and_store(&self, args: &[Array]) -> Result<Arc<Graph>> {
         self.traces.fetch_add(1, Ordering::Relaxed);
-        let g = Arc::new(simplify(trace(&self.f, args)?));
+        let g = Arc::new(simplify(trace(&self.f, args, self.shapeless)?));
         let sig = self.signature(args);
         self.lock().entries.push((sig, g.clone()));
         Ok(g)
     }
 }
 
-/// Trace `f` on stand-ins of `args` and record its graph.
-fn trace(f: &super::ArrayFn, args: &[Array]) -> Result<Graph> {
+/// Trace `f` on stand-ins of `args` and record its graph. With `shapeless`, a constant
+/// that is an unevaluated broadcast (e.g. a captured bias broadcast against an input)
+/// becomes a tape node over its source, so that a replay can broadcast the source to the
+/// new shape.
+fn trace(f: &super::ArrayFn, args: &[Array], shapeless: bool) -> Result<Graph> {
     let placeholders: Vec<Array> = args
         .iter()
         .map(|a| {
@@ -341,14 +348,37 @@ fn trace(f: &super::ArrayFn, args: &[Array]) -> Result<Graph> {
         let primitive = node.primitive().ok_or_else(|| {
             Error::Unsupported("compile: a traced node lost its primitive".into())
         })?;
-        let inputs = node
-            .inputs()
-            .iter()
-            .map(|x| match refs.get(&(x.id(), x.output_index())) {
+        let mut inputs = Vec::new();
+        for x in node.inputs() {
+            let r = match refs.get(&(x.id(), x.output_index())) {
                 Some(r) => *r,
-                None => constant(x, &mut constants),
-            })
-            .collect();
+                None => match x.primitive() {
+                    Some(p) if shapeless && p.as_any().is::<Broadcast>() => {
+                        let src = x.inputs().into_iter().next().ok_or_else(|| {
+                            Error::Unsupported("compile: a broadcast without input".into())
+                        })?;
+                        let src = refs
+                            .get(&(src.id(), src.output_index()))
+                            .copied()
+                            .unwrap_or_else(|| constant(&src, &mut constants));
+                        let r = Ref::Node {
+                            node: nodes.len(),
+                            out: 0,
+                        };
+                        refs.insert((x.id(), x.output_index()), r);
+                        nodes.push(TapeNode {
+                            primitive: p,
+                            inputs: vec![src],
+                            outputs: vec![(x.shape().to_vec(), x.dtype())],
+                            stream: x.stream(),
+                        });
+                        r
+                    }
+                    _ => constant(&x, &mut constants),
+                },
+            };
+            inputs.push(r);
+        }
         let sibs = node.siblings_and_self();
         let j = nodes.len();
         for s in &sibs {
@@ -378,7 +408,10 @@ fn trace(f: &super::ArrayFn, args: &[Array]) -> Result<Graph> {
         })
         .collect();
     Ok(Graph {
-        inputs: args.iter().map(|a| (a.shape().to_vec(), a.dtype())).collect(),
+        inputs: args
+            .iter()
+            .map(|a| (a.shape().to_vec(), a.dtype()))
+            .collect(),
         constants,
         traced_nodes: nodes.len(),
         nodes,
@@ -393,8 +426,7 @@ fn same_constant(a: &Array, b: &Array, depth: usize) -> bool {
     if a.is_same(b) {
         return true;
     }
-    if a.shape() != b.shape() || a.dtype() != b.dtype() || a.output_index() != b.output_index()
-    {
+    if a.shape() != b.shape() || a.dtype() != b.dtype() || a.output_index() != b.output_index() {
         return false;
     }
     match (a.primitive(), b.primitive()) {
@@ -403,7 +435,10 @@ fn same_constant(a: &Array, b: &Array, depth: usize) -> bool {
             depth > 0
                 && ia.len() == ib.len()
                 && pa.is_equivalent(pb.as_ref())
-                && ia.iter().zip(&ib).all(|(x, y)| same_constant(x, y, depth - 1))
+                && ia
+                    .iter()
+                    .zip(&ib)
+                    .all(|(x, y)| same_constant(x, y, depth - 1))
         }
         (None, None) => {
             a.size() == 1
@@ -531,7 +566,11 @@ fn simplify(g: Graph) -> Graph {
 
 /// A reshape that only inserts or removes unit axes (squeeze / expand_dims), followed on a
 /// new input shape: the new output shape, if the pattern holds.
-fn follow_unit_reshape(old_in: &[usize], old_out: &[usize], new_in: &[usize]) -> Option<Vec<usize>> {
+fn follow_unit_reshape(
+    old_in: &[usize],
+    old_out: &[usize],
+    new_in: &[usize],
+) -> Option<Vec<usize>> {
     if old_in.len() != new_in.len() {
         return None;
     }
@@ -557,6 +596,66 @@ fn follow_unit_reshape(old_in: &[usize], old_out: &[usize], new_in: &[usize]) ->
         return None;
     }
     Some(out)
+}
+
+/// For an elementwise node (inputs and outputs all of one shape when traced) some of whose
+/// inputs are broadcasts: the inputs broadcast again, from their sources, to the common
+/// shape of the new inputs (None when that is not possible).
+fn rebroadcast(
+    g: &Graph,
+    n: &TapeNode,
+    inputs: &[Array],
+    values: &[Vec<Array>],
+) -> Option<Vec<Array>> {
+    let shape_of = |r: &Ref| -> Vec<usize> {
+        match *r {
+            Ref::Input(i) => g.inputs[i].0.clone(),
+            Ref::Const(i) => g.constants[i].shape().to_vec(),
+            Ref::Node { node, out } => g.nodes[node].outputs[out].0.clone(),
+        }
+    };
+    let first = shape_of(n.inputs.first()?);
+    let elementwise =
+        n.inputs.iter().all(|r| shape_of(r) == first) && n.outputs.iter().all(|o| o.0 == first);
+    if !elementwise {
+        return None;
+    }
+    // The source of each input that a replayed broadcast produced.
+    let sources: Vec<Option<Array>> = n
+        .inputs
+        .iter()
+        .map(|r| match *r {
+            Ref::Node { node, .. } if g.nodes[node].primitive.as_any().is::<Broadcast>() => {
+                values[node][0].inputs().into_iter().next()
+            }
+            _ => None,
+        })
+        .collect();
+    if sources.iter().all(|s| s.is_none()) {
+        return None;
+    }
+    let mut target: Vec<usize> = vec![];
+    for (x, s) in inputs.iter().zip(&sources) {
+        let sh = s.as_ref().map_or(x.shape(), |a| a.shape());
+        target = crate::ops::broadcast_shapes(&target, sh, "compile").ok()?;
+    }
+    inputs
+        .iter()
+        .zip(sources)
+        .map(|(x, s)| match s {
+            Some(src) if src.shape() == target.as_slice() => Some(src),
+            Some(src) => Some(Array::new_node(
+                target.clone(),
+                src.dtype(),
+                Arc::new(Broadcast {
+                    shape: target.clone(),
+                }),
+                vec![src],
+                x.stream(),
+            )),
+            None => (x.shape() == target.as_slice()).then(|| x.clone()),
+        })
+        .collect()
 }
 
 /// Build the graph of `g` over `args`. With `shapeless`, nodes whose inputs changed shape
@@ -585,10 +684,9 @@ fn replay(g: &Graph, args: &[Array], shapeless: bool) -> Result<Option<Vec<Array
         }
     };
     for n in &g.nodes {
-        let inputs: Vec<Array> = n.inputs.iter().map(|r| get(r, &values)).collect();
+        let mut inputs: Vec<Array> = n.inputs.iter().map(|r| get(r, &values)).collect();
         let changed = shapeless
-            && n
-                .inputs
+            && n.inputs
                 .iter()
                 .zip(&inputs)
                 .any(|(r, x)| recorded(r) != x.shape());
@@ -606,6 +704,16 @@ fn replay(g: &Graph, args: &[Array], shapeless: bool) -> Result<Option<Vec<Array
                 None => return Ok(None),
             }
         } else {
+            if !n
+                .inputs
+                .iter()
+                .zip(&inputs)
+                .all(|(r, x)| recorded(r) == x.shape())
+            {
+                if let Some(new) = rebroadcast(g, n, &inputs, &values) {
+                    inputs = new;
+                }
+            }
             match n.primitive.output_shapes(&inputs) {
                 Some(s) if s.len() == n.outputs.len() => (n.primitive.clone(), s),
                 _ => return Ok(None),

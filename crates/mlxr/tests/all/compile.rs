@@ -20,7 +20,11 @@ fn same(got: &[Array], want: &[Array], what: &str) {
     for (g, w) in got.iter().zip(want) {
         assert_eq!(g.shape(), w.shape(), "{what}: shape");
         assert_eq!(g.dtype(), w.dtype(), "{what}: dtype");
-        assert_eq!(g.to_bytes().unwrap(), w.to_bytes().unwrap(), "{what}: values");
+        assert_eq!(
+            g.to_bytes().unwrap(),
+            w.to_bytes().unwrap(),
+            "{what}: values"
+        );
     }
 }
 
@@ -101,7 +105,11 @@ fn compile_mlp_step_matches_uncompiled_and_numpy() {
         params = got[1..].to_vec();
         ref_params = want[1..].to_vec();
     }
-    assert_eq!(n.load(Ordering::Relaxed), 1, "traced once for four same-shaped calls");
+    assert_eq!(
+        n.load(Ordering::Relaxed),
+        1,
+        "traced once for four same-shaped calls"
+    );
     assert_eq!(c.num_traces(), 1);
 }
 
@@ -123,7 +131,11 @@ fn compile_attention_and_softmax() {
             r32(&[2, 6, 8], seed * 3 + 3),
         );
         let got = c.call(&[q.clone(), k.clone(), v.clone()]).unwrap();
-        same(&got, &attention(&[q.clone(), k.clone(), v.clone()]).unwrap(), "attention");
+        same(
+            &got,
+            &attention(&[q.clone(), k.clone(), v.clone()]).unwrap(),
+            "attention",
+        );
         let np = numpy(
             "\
              s = q @ np.swapaxes(k, -1, -2) * 0.5\n\
@@ -224,7 +236,11 @@ fn compile_cache_hit_and_retrace() {
     f(&r32(&[2, 3], 1), &r32(&[2, 3], 2));
     assert_eq!(n.load(Ordering::Relaxed), 2, "new shape: traced again");
     f(&r32(&[3], 5), &r32(&[3], 6));
-    assert_eq!(n.load(Ordering::Relaxed), 2, "the first shape is still cached");
+    assert_eq!(
+        n.load(Ordering::Relaxed),
+        2,
+        "the first shape is still cached"
+    );
     // Broadcasting inputs of another shape and a new dtype retrace too.
     f(&r32(&[2, 3], 1), &r32(&[3], 2));
     f(&rand(&[3], Dtype::Float64, -1.0, 1.0, 3), &r32(&[3], 2));
@@ -249,40 +265,92 @@ fn compile_shapeless_reuses_the_trace() {
         body(a)
     })
     .shapeless(true);
-    for (i, (b, d)) in [(2usize, 3usize), (5, 3), (1, 4), (7, 2)].iter().enumerate() {
+    for (i, (b, d)) in [(2usize, 3usize), (5, 3), (1, 4), (7, 2)]
+        .iter()
+        .enumerate()
+    {
         let x = r32(&[*b, *d], 60 + i as u64);
         let w = r32(&[*d, 2], 70 + i as u64);
         let args = [x, w];
         same(&c.call(&args).unwrap(), &body(&args).unwrap(), "shapeless");
     }
     // (1, 4): a unit axis at trace time is not a pattern the first trace can follow.
-    assert!(n.load(Ordering::Relaxed) <= 2, "shapeless: {} traces", n.load(Ordering::Relaxed));
+    assert!(
+        n.load(Ordering::Relaxed) <= 2,
+        "shapeless: {} traces",
+        n.load(Ordering::Relaxed)
+    );
     // Another number of axes is a new signature.
     let x = r32(&[2, 2, 3], 80);
     let w = r32(&[2, 3, 2], 81);
-    same(&c.call(&[x.clone(), w.clone()]).unwrap(), &body(&[x, w]).unwrap(), "3-d");
+    same(
+        &c.call(&[x.clone(), w.clone()]).unwrap(),
+        &body(&[x, w]).unwrap(),
+        "3-d",
+    );
 }
 
 #[test]
-fn compile_shapeless_falls_back_to_tracing_for_fixed_shapes() {
+fn compile_shapeless_broadcasts_captured_arrays_again() {
     let _g = guard();
     let n = counter();
     let n2 = n.clone();
-    let bias = r32(&[3], 90);
-    let b2 = bias.clone();
-    // `x + bias` broadcasts the bias to x's shape, fixed in the trace: a new batch size
-    // traces again (and gives the right result).
+    let (w, bias) = (r32(&[3, 4], 90), r32(&[4], 91));
+    let (w2, b2) = (w.clone(), bias.clone());
+    // A linear layer with a ReLU: the bias (and the scalar 0) are broadcast to the batch
+    // size of the trace; a replay broadcasts them again to the new batch size.
+    let layer = move |a: &[Array]| -> Result<Vec<Array>> {
+        let h = ops::add(&ops::matmul(&a[0], &w2)?, &b2)?;
+        Ok(vec![ops::maximum(&h, 0.0)?])
+    };
+    let l2 = layer.clone();
     let c = compile(move |a: &[Array]| {
         n2.fetch_add(1, Ordering::Relaxed);
-        Ok(vec![ops::add(&a[0], &b2)?])
+        l2(a)
     })
     .shapeless(true);
-    for b in [2usize, 4, 4] {
+    for b in [2usize, 5, 3] {
+        let x = r32(&[b, 3], b as u64);
+        let got = c.call(std::slice::from_ref(&x)).unwrap();
+        same(
+            &got,
+            &layer(std::slice::from_ref(&x)).unwrap(),
+            "relu(x @ w + b)",
+        );
+        let np = numpy(
+            "out = np.maximum(x @ w + bias, 0)",
+            &[("x", &x), ("w", &w), ("bias", &bias)],
+        );
+        assert_close(&got[0], &np[0], 1e-5, 1e-6, "shapeless layer vs numpy");
+    }
+    assert_eq!(
+        n.load(Ordering::Relaxed),
+        1,
+        "one trace for every batch size"
+    );
+}
+
+#[test]
+fn compile_shapeless_falls_back_to_tracing() {
+    let _g = guard();
+    let n = counter();
+    let n2 = n.clone();
+    // A flatten is a reshape to a size the trace fixed: new shapes trace again (and give
+    // the right result).
+    let body = |a: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![ops::multiply(&ops::reshape(&a[0], &[-1])?, 2.0)?])
+    };
+    let c = compile(move |a: &[Array]| {
+        n2.fetch_add(1, Ordering::Relaxed);
+        body(a)
+    })
+    .shapeless(true);
+    for b in [2usize, 4, 4, 2] {
         let x = r32(&[b, 3], b as u64);
         same(
             &c.call(std::slice::from_ref(&x)).unwrap(),
-            &[ops::add(&x, &bias).unwrap()],
-            "x + bias",
+            &body(std::slice::from_ref(&x)).unwrap(),
+            "flatten",
         );
     }
     assert_eq!(n.load(Ordering::Relaxed), 2);
@@ -301,10 +369,18 @@ fn compile_captured_constants_are_baked_in() {
     });
     let x = r32(&[3], 102);
     let want = ops::add(&ops::multiply(&x, &w0).unwrap(), &lazy).unwrap();
-    same(&c.call(std::slice::from_ref(&x)).unwrap(), std::slice::from_ref(&want), "constants");
+    same(
+        &c.call(std::slice::from_ref(&x)).unwrap(),
+        std::slice::from_ref(&want),
+        "constants",
+    );
     // Rebinding the captured array does not change the compiled function (as in MLX).
     *w.lock().unwrap() = r32(&[3], 103);
-    same(&c.call(std::slice::from_ref(&x)).unwrap(), &[want], "constants after rebinding");
+    same(
+        &c.call(std::slice::from_ref(&x)).unwrap(),
+        &[want],
+        "constants after rebinding",
+    );
     let info = c.graph_info(std::slice::from_ref(&x)).unwrap();
     assert_eq!(info.constants, 2);
     assert_eq!(info.nodes, 2);
@@ -314,7 +390,11 @@ fn compile_captured_constants_are_baked_in() {
 fn compile_grad_of_compiled_and_compiled_grad() {
     let _g = guard();
     let f = |a: &[Array]| -> Result<Vec<Array>> {
-        Ok(vec![ops::sum(&ops::multiply(&ops::sin(&a[0])?, &a[1])?, None, false)?])
+        Ok(vec![ops::sum(
+            &ops::multiply(&ops::sin(&a[0])?, &a[1])?,
+            None,
+            false,
+        )?])
     };
     let c = compile(f);
     let x = rand(&[4], Dtype::Float64, -1.0, 1.0, 110);
@@ -323,10 +403,7 @@ fn compile_grad_of_compiled_and_compiled_grad() {
     let want = mlxr::grad(f, &[0, 1])(&args).unwrap();
     let got = mlxr::grad(c.as_fn(), &[0, 1])(&args).unwrap();
     same(&got, &want, "grad of compiled");
-    let np = numpy(
-        "out = [np.cos(x) * y, np.sin(x)]",
-        &[("x", &x), ("y", &y)],
-    );
+    let np = numpy("out = [np.cos(x) * y, np.sin(x)]", &[("x", &x), ("y", &y)]);
     assert_close(&got[0], &np[0], 1e-12, 1e-12, "grad x vs numpy");
     assert_close(&got[1], &np[1], 1e-12, 1e-12, "grad y vs numpy");
     // Compile of a gradient function.
@@ -357,9 +434,8 @@ fn compile_grad_of_compiled_and_compiled_grad() {
 #[test]
 fn compile_vmap_of_compiled() {
     let _g = guard();
-    let f = |a: &[Array]| -> Result<Vec<Array>> {
-        Ok(vec![ops::matmul(&a[0], &ops::exp(&a[1])?)?])
-    };
+    let f =
+        |a: &[Array]| -> Result<Vec<Array>> { Ok(vec![ops::matmul(&a[0], &ops::exp(&a[1])?)?]) };
     let c = compile(f);
     let x = r32(&[5, 2, 3], 120);
     let w = r32(&[3, 4], 121);
@@ -446,7 +522,10 @@ fn compile_disable_and_enable() {
     let disabled_calls = n.load(Ordering::Relaxed);
     c.call(std::slice::from_ref(&x)).unwrap();
     c.call(std::slice::from_ref(&x)).unwrap();
-    assert_eq!(disabled_calls, 2, "disabled: the function runs on every call");
+    assert_eq!(
+        disabled_calls, 2,
+        "disabled: the function runs on every call"
+    );
     assert_eq!(n.load(Ordering::Relaxed), 3, "enabled: traced once");
 }
 
@@ -455,7 +534,10 @@ fn compile_random_state() {
     let _g = guard();
     // Without the key as an input, samples inside the function are constants of the trace.
     let c = compile(|a: &[Array]| {
-        Ok(vec![ops::add(&a[0], &mlxr::random::uniform(0.0, 1.0, &[3], Dtype::Float32, None)?)?])
+        Ok(vec![ops::add(
+            &a[0],
+            &mlxr::random::uniform(0.0, 1.0, &[3], Dtype::Float32, None)?,
+        )?])
     });
     let z = ops::zeros(&[3], Some(Dtype::Float32)).unwrap();
     let a = c.call(std::slice::from_ref(&z)).unwrap();
