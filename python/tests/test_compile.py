@@ -122,6 +122,27 @@ def test_shapeless(mlx):
     assert len(calls) == 1
 
 
+def test_shapeless_layer_with_captured_bias(mlx):
+    w, b = R(3, 4), R(4)
+    calls = []
+
+    def f(m):
+        W, B = m.array(w), m.array(b)
+
+        def g(x):
+            if m is mx:
+                calls.append(1)
+            return m.maximum(x @ W + B, 0.0)
+        return g
+
+    cf = mx.compile(f(mx), shapeless=True)
+    rf = mlx.compile(f(mlx), shapeless=True)
+    for n in (2, 6, 3):
+        x = R(n, 3)
+        assert_same(cf(mx.array(x)), rf(mlx.array(x)))
+    assert len(calls) == 1
+
+
 def test_captured_arrays_are_constants(mlx):
     w = R(3)
     holder = {"w": mx.array(w)}

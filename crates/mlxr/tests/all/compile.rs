@@ -368,7 +368,7 @@ fn compile_captured_constants_are_baked_in() {
         Ok(vec![ops::add(&ops::multiply(&a[0], &w)?, &lc)?])
     });
     let x = r32(&[3], 102);
-    let want = ops::add(&ops::multiply(&x, &w0).unwrap(), &lazy).unwrap();
+    let want = ops::add(ops::multiply(&x, &w0).unwrap(), &lazy).unwrap();
     same(
         &c.call(std::slice::from_ref(&x)).unwrap(),
         std::slice::from_ref(&want),
