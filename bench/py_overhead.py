@@ -5,6 +5,10 @@ Cases:
   add_eval   10,000 x (c = a + b; eval(c)) on 16-element float32 arrays, as MLX users do
              when they read every result
   add_chain  10,000 adds chained lazily (c = c + b), one eval at the end
+  chain      1,000 calls (each evaluated) of a chain of 24 small elementwise ops on a
+             16-element array, called as is
+  chain_cmp  the same function through mx.compile (traced once, then replayed: no Python
+             in the loop body; kernels are not fused in mlxr, MLX fuses them)
   mlp_step   200 training steps of a 2-layer MLP (64 -> 128 -> 10, batch 32) with
              nn.value_and_grad + optim.SGD: Python overhead of a real step
 
@@ -61,7 +65,27 @@ def cases(mx, nn, optim, n):
             opt.update(model, g)
             mx.eval(loss, model.parameters(), opt.state)
 
-    return {"add_eval": add_eval, "add_chain": add_chain, "mlp_step": mlp_step}
+    def small_chain(x):
+        for _ in range(6):
+            x = mx.tanh(x * 0.5 + 1.0) - x * x
+        return x
+
+    compiled_chain = mx.compile(small_chain)
+
+    def chain():
+        for _ in range(CHAIN_CALLS):
+            mx.eval(small_chain(a))
+
+    def chain_cmp():
+        for _ in range(CHAIN_CALLS):
+            mx.eval(compiled_chain(a))
+
+    return {"add_eval": add_eval, "add_chain": add_chain, "chain": chain,
+            "chain_cmp": chain_cmp, "mlp_step": mlp_step}
+
+
+CHAIN_CALLS = 1000
+PER = {"mlp_step": 200, "chain": CHAIN_CALLS, "chain_cmp": CHAIN_CALLS}
 
 
 def numpy_add(n):
@@ -96,7 +120,7 @@ def main():
         theirs[name]()
         t_ours = median_time(ours[name], args.repeats)
         t_theirs = median_time(theirs[name], args.repeats)
-        per = args.n if name != "mlp_step" else 200
+        per = PER.get(name, args.n)
         print(f"{name:<10} {t_ours * 1e3:>10.2f} {t_theirs * 1e3:>10.2f} {t_theirs / t_ours:>8.2f}x"
               f"   {t_ours / per * 1e6:.2f} us / {t_theirs / per * 1e6:.2f} us")
     t_np = median_time(numpy_add(args.n), args.repeats)

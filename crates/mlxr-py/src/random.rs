@@ -2,7 +2,7 @@
 //! as the `random` submodule of `mlxr._core`.
 
 use crate::array::PyArray;
-use crate::convert::{to_array, ArrayLike, Opnd, PyDtype, Shape};
+use crate::convert::{to_array, ArrayLike, IntoPyResult, Opnd, PyDtype, Shape};
 use crate::device::on;
 use mlxr::random as r;
 use mlxr::{Array, Dtype};
@@ -266,6 +266,19 @@ fn multivariate_normal(
     .map(PyArray::from)
 }
 
+/// The global key (`mx.random.state[0]`).
+#[pyfunction]
+fn _get_state() -> PyArray {
+    r::state().into()
+}
+
+/// Replace the global key (`mx.random.state[0] = key`; a compiled function's traced key
+/// flows through the samplers).
+#[pyfunction]
+fn _set_state(key: PyRef<PyArray>) -> PyResult<()> {
+    r::set_state(&key.a).py()
+}
+
 /// The `random` submodule.
 pub fn register(parent: &Bound<PyModule>) -> PyResult<()> {
     let m = PyModule::new(parent.py(), "random")?;
@@ -286,7 +299,9 @@ pub fn register(parent: &Bound<PyModule>) -> PyResult<()> {
         laplace,
         categorical,
         permutation,
-        multivariate_normal
+        multivariate_normal,
+        _get_state,
+        _set_state
     );
     parent.add_submodule(&m)?;
     Ok(())

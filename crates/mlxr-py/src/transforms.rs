@@ -1,6 +1,7 @@
 //! Function transformations over Python callables on flat lists of arrays: the Python
 //! layer (`mlxr/core/_transforms.py`) flattens pytrees and calls these. A callback's
 //! Python exception is stashed and re-raised unchanged when the transform returns.
+//! `_Compiled` wraps `mlxr::compile`.
 
 use crate::array::PyArray;
 use crate::convert::{stash, IntoPyResult};
@@ -144,6 +145,59 @@ impl PyCustomFunction {
     }
 }
 
+/// A compiled function over flat lists of arrays (`mlxr::compile`): traced once per input
+/// signature (shapes and dtypes, or only ranks and dtypes when shapeless), replayed after.
+/// The Python layer keys one of these per structure of the arguments (their tree and
+/// non-array constants).
+#[pyclass(name = "_Compiled", module = "mlxr.core")]
+pub struct PyCompiled {
+    c: mlxr::transforms::Compiled,
+}
+
+#[pymethods]
+impl PyCompiled {
+    #[new]
+    #[pyo3(signature = (fun, shapeless=false))]
+    fn new(fun: Py<PyAny>, shapeless: bool) -> Self {
+        let c = mlxr::compile(move |xs: &[Array]| call(&fun, xs)).shapeless(shapeless);
+        PyCompiled { c }
+    }
+
+    fn __call__(&self, inputs: Vec<PyRef<PyArray>>) -> PyResult<Vec<PyArray>> {
+        self.c.call(&arrays(inputs)).py().map(wrap)
+    }
+
+    /// How many times the function was traced.
+    #[getter]
+    fn num_traces(&self) -> usize {
+        self.c.num_traces()
+    }
+
+    /// `(traced_nodes, nodes, constants)` of the graph for `inputs` (tracing if needed).
+    fn graph_info(&self, inputs: Vec<PyRef<PyArray>>) -> PyResult<(usize, usize, usize)> {
+        let i = self.c.graph_info(&arrays(inputs)).py()?;
+        Ok((i.traced_nodes, i.nodes, i.constants))
+    }
+}
+
+/// Turn compilation off globally.
+#[pyfunction]
+fn _disable_compile() {
+    mlxr::disable_compile()
+}
+
+/// Turn compilation on globally.
+#[pyfunction]
+fn _enable_compile() {
+    mlxr::enable_compile()
+}
+
+/// Whether compilation is on (off after `disable_compile` or with `MLXR_DISABLE_COMPILE`).
+#[pyfunction]
+fn _compile_enabled() -> bool {
+    mlxr::transforms::compile_enabled()
+}
+
 /// Evaluate arrays (other Python threads run meanwhile: the GIL is released).
 #[pyfunction]
 fn _eval(py: Python<'_>, outputs: Vec<PyRef<PyArray>>) -> PyResult<()> {
@@ -168,5 +222,9 @@ pub fn register(m: &Bound<PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_eval, m)?)?;
     m.add_function(wrap_pyfunction!(_async_eval, m)?)?;
     m.add_class::<PyCustomFunction>()?;
+    m.add_class::<PyCompiled>()?;
+    m.add_function(wrap_pyfunction!(_disable_compile, m)?)?;
+    m.add_function(wrap_pyfunction!(_enable_compile, m)?)?;
+    m.add_function(wrap_pyfunction!(_compile_enabled, m)?)?;
     Ok(())
 }

@@ -41,7 +41,8 @@ pub use eval::{async_eval, eval, synchronize};
 pub use num_complex::Complex32;
 pub use primitive::Primitive;
 pub use transforms::{
-    checkpoint, custom_function, grad, jvp, value_and_grad, value_and_grad_tree, vjp, vmap,
+    checkpoint, compile, custom_function, disable_compile, enable_compile, grad, jvp,
+    value_and_grad, value_and_grad_tree, vjp, vmap,
 };
 pub use tree::Tree;
 

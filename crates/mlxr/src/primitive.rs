@@ -74,6 +74,14 @@ pub trait Primitive: Send + Sync + Debug + Any {
         true
     }
 
+    /// The output shapes for `inputs` of other shapes than the node was built with, when
+    /// the primitive's parameters do not fix them (elementwise ops, reductions over given
+    /// axes, matmul ...). `compile(..).shapeless(true)` replays a traced graph on new
+    /// shapes through this; `None` (the default) makes it trace the function again.
+    fn output_shapes(&self, _inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        None
+    }
+
     /// Whether `other` is the same operation with the same parameters (for common
     /// subexpression elimination in `compile`).
     fn is_equivalent(&self, _other: &dyn Primitive) -> bool {
@@ -82,4 +90,25 @@ pub trait Primitive: Send + Sync + Debug + Any {
 
     /// Upcast for `is_equivalent` implementations.
     fn as_any(&self) -> &dyn Any;
+}
+
+/// `n` outputs of the common shape of `inputs` (None when the inputs' shapes differ): the
+/// [`Primitive::output_shapes`] of elementwise primitives, whose inputs are broadcast
+/// before the node is built.
+pub fn same_shapes(inputs: &[Array], n: usize) -> Option<Vec<Vec<usize>>> {
+    let s = inputs.first()?.shape();
+    inputs
+        .iter()
+        .all(|x| x.shape() == s)
+        .then(|| vec![s.to_vec(); n])
+}
+
+/// The shape of one input with `axes` kept as size 1 (reductions), None when an axis is
+/// out of range.
+pub fn kept_axes_shape(inputs: &[Array], axes: &[usize]) -> Option<Vec<Vec<usize>>> {
+    let mut s = inputs.first()?.shape().to_vec();
+    for &a in axes {
+        *s.get_mut(a)? = 1;
+    }
+    Some(vec![s])
 }

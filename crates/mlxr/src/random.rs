@@ -18,11 +18,14 @@ use crate::primitives::random::{
     Bernoulli, Categorical, ComplexNormal, Dist, MvnApply, RandInt, RandomBits, RandomTransform,
     SymSqrt,
 };
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 thread_local! {
     static GLOBAL_KEY: Cell<Option<[u32; 2]>> = const { Cell::new(None) };
+    /// The global key as an array, once [`set_state`] gave one (it may be lazy, e.g. a
+    /// compiled function's traced input): then it replaces `GLOBAL_KEY` and is split lazily.
+    static GLOBAL_KEY_ARRAY: RefCell<Option<Array>> = const { RefCell::new(None) };
 }
 
 fn key_pair(seed: u64) -> [u32; 2] {
@@ -39,25 +42,57 @@ fn split_pair(k: [u32; 2]) -> ([u32; 2], [u32; 2]) {
 
 /// Seed this thread's global key (`mx.random.seed`).
 pub fn seed(s: u64) {
+    GLOBAL_KEY_ARRAY.with(|g| *g.borrow_mut() = None);
     GLOBAL_KEY.with(|g| g.set(Some(key_pair(s))));
+}
+
+fn clock_pair() -> [u32; 2] {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    key_pair(ms)
+}
+
+/// This thread's global key as a uint32 array of shape `[2]` (MLX's `mx.random.state[0]`).
+/// Compiled functions take it as an input (and give the next one as an output) so that
+/// their random numbers vary between calls.
+pub fn state() -> Array {
+    if let Some(k) = GLOBAL_KEY_ARRAY.with(|g| g.borrow().clone()) {
+        return k;
+    }
+    let k = GLOBAL_KEY.with(|g| {
+        let k = g.get().unwrap_or_else(clock_pair);
+        g.set(Some(k));
+        k
+    });
+    Array::from_slice(&k, &[2]).expect("key")
+}
+
+/// Replace this thread's global key by `key` (uint32 of shape `[2]`, possibly lazy): the
+/// next samplers without a key split it with graph ops, so a traced key flows through.
+pub fn set_state(key: &Array) -> Result<()> {
+    crate::backend::cpu::random::key_value_check(key)?;
+    GLOBAL_KEY_ARRAY.with(|g| *g.borrow_mut() = Some(key.clone()));
+    Ok(())
 }
 
 /// The next key of the global sequence: the global key is split in two, the first half
 /// becomes the new global key and the second is returned.
-fn next_key() -> Array {
+fn next_key() -> Result<Array> {
+    if let Some(k) = GLOBAL_KEY_ARRAY.with(|g| g.borrow().clone()) {
+        let s = split(&k, 2)?;
+        let next = ops::take_index(&s, 0, Some(0))?;
+        GLOBAL_KEY_ARRAY.with(|g| *g.borrow_mut() = Some(next));
+        return ops::take_index(&s, 1, Some(0));
+    }
     let k = GLOBAL_KEY.with(|g| {
-        let cur = g.get().unwrap_or_else(|| {
-            let ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
-            key_pair(ms)
-        });
+        let cur = g.get().unwrap_or_else(clock_pair);
         let (a, b) = split_pair(cur);
         g.set(Some(a));
         b
     });
-    Array::from_slice(&k, &[2]).expect("key")
+    Array::from_slice(&k, &[2])
 }
 
 fn get_key(key: Option<&Array>) -> Result<Array> {
@@ -66,7 +101,7 @@ fn get_key(key: Option<&Array>) -> Result<Array> {
             crate::backend::cpu::random::key_value_check(k)?;
             Ok(k.clone())
         }
-        None => Ok(next_key()),
+        None => next_key(),
     }
 }
 

@@ -21,7 +21,12 @@ from ._extra import stream, StreamContext  # noqa: F401
 from ._conv import (  # noqa: F401
     conv1d, conv2d, conv3d, conv_general, conv_transpose1d, conv_transpose2d, conv_transpose3d,
 )
-from . import random, cuda, metal, fast, linalg, fft  # noqa: F401
+from . import cuda, metal, fast, linalg, fft  # noqa: F401
+# ``from . import random`` would find the extension's ``random`` submodule (bound by the
+# ``*`` import above) instead of ``random.py``, which adds ``state``.
+import importlib as _importlib
+
+random = _importlib.import_module(".random", __name__)
 from . import _methods  # noqa: F401  (attaches array methods)
 
 __version__ = _core.__version__

@@ -371,25 +371,133 @@ class custom_function:
         return _unflatten(out_spec[0], outs)
 
 
-_compile_enabled = [True]
+_CONST_TYPES = (type(None), bool, int, float, str)
+
+
+def _spec_key(spec):
+    """A hashable form of a ``_flatten`` spec: the tree structure and its non-array
+    constants (with their types, so ``1`` and ``True`` differ), the cache key of
+    ``compile``."""
+    if spec is _LEAF:
+        return "a"
+    kind = spec[0]
+    if kind == "list":
+        return ("l", tuple(_spec_key(x) for x in spec[1]))
+    if kind == "tuple":
+        return ("t", spec[1], tuple(_spec_key(x) for x in spec[2]))
+    if kind == "dict":
+        return ("d", tuple((k, _spec_key(v)) for k, v in spec[1]))
+    v = spec[1]
+    if not isinstance(v, _CONST_TYPES):
+        raise ValueError(
+            "[compile] Function arguments must be trees of arrays or constants (floats, "
+            f"ints, strings, or None), but received type {type(v).__module__}.{type(v).__name__}.")
+    return ("c", type(v), v)
+
+
+def _state_slots(tree):
+    """Where the arrays of a captured-state tree live, in ``_flatten``'s order: a
+    ``(container, key)`` per array (``(None, array)`` for one that cannot be replaced, e.g.
+    inside a tuple)."""
+    slots = []
+
+    def walk(t):
+        if isinstance(t, array):
+            slots.append((None, t))
+        elif isinstance(t, list):
+            for i, x in enumerate(t):
+                slots.append((t, i)) if isinstance(x, array) else walk(x)
+        elif isinstance(t, tuple):
+            for x in t:
+                walk(x)
+        elif isinstance(t, dict):
+            for k, x in t.items():
+                slots.append((t, k)) if isinstance(x, array) else walk(x)
+
+    walk(tree)
+    return slots
+
+
+def _read_slots(slots):
+    return [k if c is None else c[k] for c, k in slots]
+
+
+def _write_slots(slots, values):
+    for (c, k), v in zip(slots, values):
+        if c is not None:
+            c[k] = v
+
+
+class _CompiledEntry:
+    """The compiled function of one argument structure (tree + constants + structure of
+    the captured state)."""
+
+    def __init__(self, fun, spec, n_args, inputs, outputs, shapeless):
+        self.out_spec = None
+        self.n_out = 0
+
+        def flat(xs):
+            a, kw = _unflatten(spec, xs[:n_args])
+            slots = _state_slots(inputs) if inputs is not None else []
+            saved = _read_slots(slots)
+            _write_slots(slots, xs[n_args:])
+            try:
+                out = fun(*a, **kw)
+                leaves, out_spec = _flatten(out)
+                state_out = _flatten(outputs)[0] if outputs is not None else []
+            finally:
+                _write_slots(slots, saved)
+            self.out_spec, self.n_out = out_spec, len(leaves)
+            return leaves + state_out
+
+        self.compiled = _core._Compiled(flat, shapeless)
 
 
 def compile(fun, inputs=None, outputs=None, shapeless=False):
-    """MLX's ``mx.compile``. mlxr runs the function as is (no graph fusion yet); the
-    results are the same."""
+    """MLX's ``mx.compile``: ``fun`` traced once per structure of its arguments (pytrees
+    of arrays; non-array constants — ints, floats, strings, None — are part of the key)
+    and per shapes and dtypes of its arrays (only their number of axes with
+    ``shapeless=True``), then replayed without calling ``fun``. Arrays captured from the
+    environment are constants of the trace; state that changes between calls (model
+    parameters, optimizer state, ``mx.random.state``) goes in ``inputs`` / ``outputs``
+    (trees): it is passed in as extra inputs and the outputs are written back after each
+    call. Kernels are not fused yet."""
+    cache = {}
 
     @functools.wraps(fun)
     def wrapper(*args, **kwargs):
-        return fun(*args, **kwargs)
+        if not _core._compile_enabled():
+            return fun(*args, **kwargs)
+        leaves, spec = _flatten((list(args), kwargs))
+        state_in = []
+        state_key = None
+        if inputs is not None:
+            state_in, sspec = _flatten(inputs)
+            state_key = _spec_key(sspec)
+        key = (_spec_key(spec), state_key)
+        entry = cache.get(key)
+        if entry is None:
+            entry = _CompiledEntry(fun, spec, len(leaves), inputs, outputs, shapeless)
+            cache[key] = entry
+        res = entry.compiled(leaves + state_in)
+        outs, state_out = res[: entry.n_out], res[entry.n_out:]
+        if outputs is not None:
+            slots = _state_slots(outputs)
+            if len(slots) != len(state_out):
+                raise ValueError(
+                    f"[compile] the outputs state has {len(slots)} arrays but the compiled "
+                    f"function produced {len(state_out)}")
+            _write_slots(slots, state_out)
+        return _unflatten(entry.out_spec, outs)
 
     return wrapper
 
 
 def disable_compile():
-    """Turn ``compile`` off globally (a no-op for mlxr)."""
-    _compile_enabled[0] = False
+    """Turn ``compile`` off globally: compiled functions call the original function."""
+    _core._disable_compile()
 
 
 def enable_compile():
-    """Turn ``compile`` on globally (a no-op for mlxr)."""
-    _compile_enabled[0] = True
+    """Turn ``compile`` on globally."""
+    _core._enable_compile()

@@ -17,7 +17,30 @@ categorical = _r.categorical
 permutation = _r.permutation
 multivariate_normal = _r.multivariate_normal
 
-# MLX exposes its global key as ``mx.random.state`` (a list) so that compiled functions
-# can name it in ``inputs``/``outputs``; mlxr's global key lives in the extension and
-# ``compile`` does not capture state, so this is an empty placeholder list.
-state = []
+
+
+class _RandomState(list):
+    """MLX's ``mx.random.state``: a one-element list holding the global key (a uint32
+    array of shape ``(2,)``). Reading ``state[0]`` gives the current key, assigning it
+    replaces the key; pass ``mx.random.state`` as ``inputs`` and ``outputs`` of
+    ``mx.compile`` so that random numbers inside a compiled function vary between calls."""
+
+    def __len__(self):
+        return 1
+
+    def __iter__(self):
+        return iter([_r._get_state()])
+
+    def __getitem__(self, i):
+        return [_r._get_state()][i]
+
+    def __setitem__(self, i, key):
+        if i not in (0, -1):
+            raise IndexError("mx.random.state has one element")
+        _r._set_state(key)
+
+    def __repr__(self):
+        return repr([_r._get_state()])
+
+
+state = _RandomState()

@@ -474,6 +474,9 @@ impl Primitive for Binary {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::binary::binary_gpu(self.op, inputs, outputs)
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -527,6 +530,9 @@ impl Primitive for DivMod {
     #[cfg(feature = "cuda")]
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::binary::divmod_gpu(inputs, outputs)
+    }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 2)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -67,6 +67,9 @@ impl Primitive for AsType {
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         Ok((vec![ops::astype(&inputs[0], self.dtype)?], vec![axes[0]]))
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }

@@ -139,6 +139,16 @@ impl Primitive for Matmul {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::matmul::matmul_gpu(self, inputs, outputs, None)
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        let (a, b) = (inputs[0].shape(), inputs[1].shape());
+        let (na, nb) = (a.len(), b.len());
+        if na < 2 || na != nb || a[..na - 2] != b[..nb - 2] || a[na - 1] != b[nb - 2] {
+            return None;
+        }
+        let mut s = a.to_vec();
+        s[na - 1] = b[nb - 1];
+        Some(vec![s])
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }

@@ -222,6 +222,9 @@ impl Primitive for Reduce {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::reduce::reduce_gpu(self.op, &self.axes, inputs, outputs)
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::kept_axes_shape(inputs, &self.axes)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -300,6 +303,9 @@ impl Primitive for ArgReduce {
     #[cfg(feature = "cuda")]
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::reduce::arg_reduce_gpu(self.op, self.axis, inputs, outputs)
+    }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::kept_axes_shape(inputs, &[self.axis])
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -204,6 +204,10 @@ impl Primitive for Transpose {
     fn name(&self) -> String {
         "Transpose".into()
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        let s = inputs[0].shape();
+        (s.len() == self.perm.len()).then(|| vec![self.perm.iter().map(|&p| s[p]).collect()])
+    }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         self.eval_view(inputs, outputs)
     }
@@ -350,6 +354,9 @@ pub struct Copy;
 impl Primitive for Copy {
     fn name(&self) -> String {
         "Copy".into()
+    }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let x = &inputs[0];

@@ -102,6 +102,9 @@ impl Primitive for Softmax {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::softmax::softmax_gpu(self, &self.axes, self.precise, inputs, outputs)
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -176,6 +179,9 @@ impl Primitive for LogSumExp {
     #[cfg(feature = "cuda")]
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::softmax::logsumexp_gpu(self, &self.axes, inputs, outputs)
+    }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::kept_axes_shape(inputs, &self.axes)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -64,6 +64,9 @@ impl Primitive for Select {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::ternary::select_gpu(inputs, outputs)
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }

@@ -442,6 +442,9 @@ impl Primitive for Unary {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::unary::unary_gpu(self, self.op, inputs, outputs)
     }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
+    }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
     }
@@ -480,6 +483,9 @@ impl Primitive for StopGradient {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         outputs[0].set_data(inputs[0].data()?);
         Ok(())
+    }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

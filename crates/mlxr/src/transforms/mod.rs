@@ -1,13 +1,15 @@
 //! Function transformations: `vjp`, `jvp`, `grad`, `value_and_grad`, `vmap`,
-//! `custom_function` and `checkpoint`. Each traces the function on stand-ins for its inputs,
+//! `custom_function`, `checkpoint` and `compile`. Each traces the function on stand-ins for its inputs,
 //! finds the part of the graph that depends on them (the tape), and applies the rules each
 //! primitive carries (`Primitive::vjp` / `jvp` / `vmap`).
 
+pub mod compile;
 pub mod custom;
 pub mod jvp;
 pub mod vjp;
 pub mod vmap;
 
+pub use compile::{compile, compile_enabled, disable_compile, enable_compile, Compiled, GraphInfo};
 pub use custom::{checkpoint, custom_function, depends, CustomFunction};
 pub use jvp::jvp;
 pub use vjp::{grad, value_and_grad, value_and_grad_tree, vjp};

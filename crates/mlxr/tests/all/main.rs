@@ -9,6 +9,7 @@ mod gradcheck;
 
 mod advanced_indexing;
 mod binary;
+mod compile;
 mod composite;
 mod conv;
 mod core;
