@@ -25,13 +25,13 @@ mod cuda_nvrtc;
 #[cfg(feature = "cuda")]
 mod cuda_ops;
 #[cfg(feature = "cuda")]
-mod cuda_sort;
-#[cfg(feature = "cuda")]
 mod cuda_random;
 #[cfg(feature = "cuda")]
 mod cuda_scan;
 #[cfg(feature = "cuda")]
 mod cuda_shape;
+#[cfg(feature = "cuda")]
+mod cuda_sort;
 mod einsum;
 mod indexing;
 mod io;
