@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod cast;
 pub mod creation;
+pub mod fft;
 pub mod indexing;
 pub mod matmul;
 pub mod random;
@@ -25,6 +26,7 @@ pub fn all_names() -> Vec<&'static str> {
         binary::NAMES,
         cast::NAMES,
         creation::NAMES,
+        fft::NAMES,
         indexing::NAMES,
         matmul::NAMES,
         random::NAMES,

@@ -27,10 +27,12 @@ mod cuda_ops;
 mod cuda_sort;
 #[cfg(feature = "cuda")]
 mod cuda_random;
+#[cfg(feature = "cuda")]
 mod cuda_scan;
 #[cfg(feature = "cuda")]
 mod cuda_shape;
 mod einsum;
+mod fft;
 mod indexing;
 mod io;
 mod matmul;

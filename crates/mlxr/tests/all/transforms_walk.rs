@@ -8,7 +8,9 @@ use crate::gradcheck::{GRAD_CHECKED, VMAP_CHECKED};
 fn every_primitive_has_checked_rules() {
     crate::rules_elementwise::run_grad();
     crate::rules_structural::run_grad();
+    crate::fft::run_grad();
     crate::rules_elementwise::run_vmap();
+    crate::fft::run_vmap();
     crate::rules_structural::run_vmap();
     let all = mlxr::primitives::all_names();
     let grad = GRAD_CHECKED.lock().unwrap().clone();

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod copy;
 pub mod creation;
 pub mod elementwise;
+pub mod fft;
 pub mod indexing;
 pub mod matmul;
 pub mod random;
