@@ -7,6 +7,7 @@ pub mod cast;
 pub mod creation;
 pub mod fft;
 pub mod indexing;
+pub mod linalg;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
@@ -28,6 +29,7 @@ pub fn all_names() -> Vec<&'static str> {
         creation::NAMES,
         fft::NAMES,
         indexing::NAMES,
+        linalg::NAMES,
         matmul::NAMES,
         random::NAMES,
         reduce::NAMES,

@@ -8,6 +8,7 @@ pub mod creation;
 pub mod elementwise;
 pub mod fft;
 pub mod indexing;
+pub mod linalg;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
