@@ -495,8 +495,9 @@ impl Primitive for Svd {
         Ok(vec![g])
     }
     /// `dP = U^T dA V`: `dS = diag(dP)`; for square inputs `dU = U (F ∘ (dP S + S dP^T))`,
-    /// `dV = V (F ∘ (S dP + dP^T S))` (`F` as in the vjp); the singular vectors of
-    /// non-square inputs have no jvp (an error).
+    /// `dV = V (F ∘ (S dP + dP^T S))` (`F` as in the vjp), plus for non-square inputs the
+    /// parts of `dA V S^-1` (`dA^T U S^-1`) outside the span of `U` (`V`); the columns past
+    /// `min(m, n)` get zero tangents.
     fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
         let x = &primals[0];
         let nd = x.ndim();
@@ -512,21 +513,35 @@ impl Primitive for Svd {
         if !self.compute_uv {
             return Ok(vec![ds]);
         }
-        if m != n {
-            return Err(Error::Unsupported(
-                "SVD: the jvp of the singular vectors is only defined for square matrices".into(),
-            ));
-        }
         let f = inv_gaps(&ops::square(s)?)?;
         let sm = diag_embed(s)?;
-        let du = mm(
+        let mut du = mm(
             &u,
             &ops::multiply(&f, &ops::add(&mm(&dp, &sm)?, &mm(&sm, &mt(&dp)?)?)?)?,
         )?;
-        let dv = mm(
+        let mut dv = mm(
             &v,
             &ops::multiply(&f, &ops::add(&mm(&sm, &dp)?, &mm(&mt(&dp)?, &sm)?)?)?,
         )?;
+        let sinv = diag_embed(&ops::reciprocal(s)?)?;
+        if m > kk {
+            // The part of dA V S^-1 outside U's span, and zero tangents for U's columns
+            // past k (any basis of the complement).
+            let av = mm(&mm(&t, &v)?, &sinv)?;
+            let proj = ops::subtract(&av, &mm(&u, &mm(&mt(&u)?, &av)?)?)?;
+            du = ops::add(&du, &proj)?;
+            let mut zs = du.shape().to_vec();
+            zs[nd - 1] = m - kk;
+            du = ops::concatenate(&[du, ops::zeros(&zs, Some(x.dtype()))?], -1)?;
+        }
+        if n > kk {
+            let au = mm(&mm(&mt(&t)?, &u)?, &sinv)?;
+            let proj = ops::subtract(&au, &mm(&v, &mm(&mt(&v)?, &au)?)?)?;
+            dv = ops::add(&dv, &proj)?;
+            let mut zs = dv.shape().to_vec();
+            zs[nd - 1] = n - kk;
+            dv = ops::concatenate(&[dv, ops::zeros(&zs, Some(x.dtype()))?], -1)?;
+        }
         Ok(vec![du, ds, mt(&dv)?])
     }
     fn vmap(

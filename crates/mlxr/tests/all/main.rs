@@ -35,6 +35,7 @@ mod einsum;
 mod fft;
 mod indexing;
 mod io;
+mod linalg;
 mod matmul;
 mod random;
 mod reduce;
