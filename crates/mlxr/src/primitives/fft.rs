@@ -83,7 +83,7 @@ impl Fft {
         let m = n / 2 + 1;
         let w: Vec<f32> = (0..m)
             .map(|k| {
-                if k == 0 || (n % 2 == 0 && k == n / 2) {
+                if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
                     1.0
                 } else {
                     2.0

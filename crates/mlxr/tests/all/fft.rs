@@ -21,6 +21,7 @@ fn frand(shape: &[usize], seed: u64) -> Array {
 type Case = (String, Array, Box<dyn Fn(&Array) -> Result<Array>>);
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn transforms_match_numpy() {
     on_each_device(|_| {
         let mut cases: Vec<Case> = Vec::new();

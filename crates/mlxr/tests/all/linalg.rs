@@ -13,7 +13,7 @@ fn wellcond(shape: &[usize], dt: Dtype, seed: u64) -> Array {
     let n = shape[shape.len() - 1];
     let x = rand(shape, Dtype::Float64, -1.0, 1.0, seed);
     let e = ops::multiply(
-        &ops::eye(n, None, 0, Some(Dtype::Float64)).unwrap(),
+        ops::eye(n, None, 0, Some(Dtype::Float64)).unwrap(),
         n as f64,
     )
     .unwrap();
@@ -26,7 +26,7 @@ fn spd(shape: &[usize], dt: Dtype, seed: u64) -> Array {
     let x = rand(shape, Dtype::Float64, -1.0, 1.0, seed);
     let xxt = ops::matmul(&x, &ops::swapaxes(&x, -1, -2).unwrap()).unwrap();
     let e = ops::multiply(
-        &ops::eye(n, None, 0, Some(Dtype::Float64)).unwrap(),
+        ops::eye(n, None, 0, Some(Dtype::Float64)).unwrap(),
         n as f64,
     )
     .unwrap();
@@ -46,6 +46,7 @@ fn tols(dt: Dtype) -> (f64, f64) {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn solvers_match_numpy() {
     on_each_device(|_| {
         for dt in [Dtype::Float32, Dtype::Float64] {
@@ -122,7 +123,7 @@ fn solvers_match_numpy() {
                         Box::new(move || {
                             let t = ops::add(
                                 &ops::triu(&s, 0)?,
-                                &ops::multiply(&mt(&ops::triu(&s, 1)?), 0.5)?,
+                                &ops::multiply(mt(&ops::triu(&s, 1)?), 0.5)?,
                             )?;
                             ops::eigvalsh(&t, "U")
                         })
@@ -256,7 +257,7 @@ fn factorizations_reconstruct() {
                     &[1, 1, 1],
                 )
                 .unwrap();
-                let us = ops::multiply(&uk, &ops::expand_dims(s, &[-2]).unwrap()).unwrap();
+                let us = ops::multiply(&uk, ops::expand_dims(s, &[-2]).unwrap()).unwrap();
                 close(&ops::matmul(&us, &vk).unwrap(), &a, tol, "svd: U S Vt");
                 let em =
                     ops::broadcast_to(&ops::eye(m, None, 0, Some(dt)).unwrap(), &[shape[0], m, m])
@@ -290,7 +291,7 @@ fn factorizations_reconstruct() {
             // eigh: V diag(w) V^T = A and V orthogonal; eig: A V = V diag(w).
             let s = spd(&[2, 5, 5], dt, 9);
             let (w, v) = ops::eigh(&s, "L").unwrap();
-            let vw = ops::multiply(&v, &ops::expand_dims(&w, &[-2]).unwrap()).unwrap();
+            let vw = ops::multiply(&v, ops::expand_dims(&w, &[-2]).unwrap()).unwrap();
             close(
                 &ops::matmul(&vw, &mt(&v)).unwrap(),
                 &s,
@@ -301,7 +302,7 @@ fn factorizations_reconstruct() {
             let (w, v) = ops::eig(&a).unwrap();
             let ac = a.astype(Dtype::Complex64).unwrap();
             let lhs = ops::matmul(&ac, &v).unwrap();
-            let rhs = ops::multiply(&v, &ops::expand_dims(&w, &[-2]).unwrap()).unwrap();
+            let rhs = ops::multiply(&v, ops::expand_dims(&w, &[-2]).unwrap()).unwrap();
             assert_close(&lhs, &rhs, 1e-4, 1e-4, "eig: A V = V w");
             // A rotation: eigenvalues ±i.
             let rot = Array::from_slice(&[0.0f32, 1.0, -1.0, 0.0], &[2, 2]).unwrap();
@@ -431,7 +432,7 @@ pub fn run_grad() {
     let tall = r64(&[5, 3], -1.0, 1.0, 15);
     check(
         "svd values tall",
-        &|x| Ok(ops::svd(&x[0], false)?),
+        &|x| ops::svd(&x[0], false),
         std::slice::from_ref(&tall),
     );
     check(

@@ -232,7 +232,7 @@ fn hermitian_extend(
             for k in 0..n {
                 let v = if k < m {
                     let mut v = src[sb + k * inner];
-                    if k == 0 || (n % 2 == 0 && k == n / 2) {
+                    if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
                         v.im = 0.0;
                     }
                     v

@@ -55,7 +55,7 @@ pub fn batched(
         let mut d = Data::alloc(s, dt)?;
         let off = d.offset;
         let buf = Arc::get_mut(&mut d.storage).expect("fresh").host_mut();
-        let per = if batch == 0 { 0 } else { total / batch };
+        let per = total.checked_div(batch).unwrap_or(0);
         for (b, r) in results.iter().enumerate() {
             let range = off + b * per..off + (b + 1) * per;
             match (&r[k], dt) {
