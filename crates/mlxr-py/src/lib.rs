@@ -7,6 +7,7 @@ mod buffer;
 mod convert;
 mod device;
 mod io;
+mod linalg_fft;
 mod ops;
 mod random;
 mod transforms;
@@ -33,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops::register(m)?;
     transforms::register(m)?;
     io::register(m)?;
+    linalg_fft::register(m)?;
     random::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -1,4 +1,5 @@
-"""``mlxr.core.linalg``: vector and matrix norms (more to come)."""
+"""``mlxr.core.linalg``: norms and the cross product (composed from ops) and the
+factorizations / solvers of the Rust core (lazy, batched, differentiable where noted)."""
 
 import math
 
@@ -36,138 +37,92 @@ def cross(a, b, axis=-1, *, stream=None):
 
 # --- factorizations and solvers ---------------------------------------------------------
 #
-# These run on the host through NumPy: they evaluate their input when called (inside a
-# transformation too). ``inv``, ``solve`` and ``cholesky`` carry vjp rules through
-# ``custom_function``; the others have no gradient yet.
-
-import numpy as _np  # noqa: E402
-
-from ._dtypes import inexact as _inexact, issubdtype as _issubdtype  # noqa: E402
-from ._transforms import eval as _eval  # noqa: E402
+# Rust core primitives (Inverse, Cholesky, Eigh, SVD, QRF, LUF, Eig): lazy, batched,
+# float32/float64. inv, tri_inv, solve, solve_triangular, cholesky, cholesky_inv, eigh,
+# eigvalsh, svd, qr and pinv are differentiable (MLX 0.32 has no gradients for these);
+# lu, lu_factor, eig and eigvals are not.
 
 
-def _np_of(a):
-    _eval(a)
-    x = _np.array(a)
-    if x.dtype == _np.float64 or a.dtype == mx.float64:
-        return x
-    return x.astype(_np.complex64 if x.dtype.kind == "c" else _np.float32)
-
-
-def _check_square(a, name):
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"[linalg::{name}] Inputs must be (batches of) square matrices, got shape {a.shape}.")
-    if not _issubdtype(a.dtype, _inexact):
-        raise ValueError(f"[linalg::{name}] Arrays must have type float32 or float64, got {a.dtype}.")
-
-
-def _mT(x):
-    return mx.swapaxes(x, -1, -2)
-
-
-def _make_inv():
-    from ._transforms import custom_function
-
-    @custom_function
-    def _inv(a):
-        return mx.array(_np.linalg.inv(_np_of(a)))
-
-    @_inv.vjp
-    def _inv_vjp(a, cot, out):
-        return -(_mT(out) @ cot @ _mT(out))
-
-    return _inv
-
-
-_inv_fn = None
+def _one(name, a, b=None, flag=False, uplo="L", stream=None):
+    return mx._linalg(name, a, b, flag, uplo, stream=stream)
 
 
 def inv(a, *, stream=None):
     """The inverse of (batches of) square matrices."""
-    global _inv_fn
-    _check_square(a, "inv")
-    if _inv_fn is None:
-        _inv_fn = _make_inv()
-    return _inv_fn(a)
+    return _one("inv", a, stream=stream)[0]
+
+
+def tri_inv(a, upper=False, *, stream=None):
+    """The inverse of triangular matrices (the lower or ``upper`` triangle is read)."""
+    return _one("tri_inv", a, flag=upper, stream=stream)[0]
 
 
 def solve(a, b, *, stream=None):
     """``x`` with ``a @ x = b``."""
-    _check_square(a, "solve")
-    return inv(a) @ b if b.ndim == a.ndim else mx.squeeze(inv(a) @ mx.expand_dims(b, -1), -1)
-
-
-def tri_inv(a, upper=False, *, stream=None):
-    """The inverse of triangular matrices."""
-    _check_square(a, "tri_inv")
-    t = mx.triu(a) if upper else mx.tril(a)
-    return inv(t)
-
-
-def cholesky(a, upper=False, *, stream=None):
-    """The Cholesky factor of symmetric positive definite matrices."""
-    _check_square(a, "cholesky")
-    low = _np.linalg.cholesky(_np_of(a))
-    out = mx.array(low)
-    return _mT(out) if upper else out
-
-
-def cholesky_inv(L, upper=False, *, stream=None):
-    """The inverse of ``A`` from its Cholesky factor."""
-    Li = tri_inv(L, upper=upper)
-    return Li @ _mT(Li) if upper else _mT(Li) @ Li
-
-
-def qr(a, *, stream=None):
-    """The reduced QR factorisation ``(Q, R)``."""
-    if a.ndim < 2:
-        raise ValueError("[linalg::qr] Arrays must have two or more dimensions.")
-    q, r = _np.linalg.qr(_np_of(a))
-    return mx.array(q), mx.array(r)
-
-
-def svd(a, compute_uv=True, *, stream=None):
-    """The singular value decomposition ``(U, S, Vt)`` (full matrices), or ``S``."""
-    if a.ndim < 2:
-        raise ValueError("[linalg::svd] Input must have >= 2 dimensions.")
-    x = _np_of(a)
-    if not compute_uv:
-        return mx.array(_np.linalg.svd(x, compute_uv=False))
-    u, s, vt = _np.linalg.svd(x, full_matrices=True)
-    return mx.array(u), mx.array(s), mx.array(vt)
-
-
-def pinv(a, *, stream=None):
-    """The Moore-Penrose pseudo-inverse."""
-    return mx.array(_np.linalg.pinv(_np_of(a)).astype(_np_of(a).dtype))
-
-
-def eigh(a, UPLO="L", *, stream=None):
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices."""
-    _check_square(a, "eigh")
-    w, v = _np.linalg.eigh(_np_of(a), UPLO=UPLO)
-    return mx.array(w), mx.array(v)
-
-
-def eigvalsh(a, UPLO="L", *, stream=None):
-    """Eigenvalues (ascending) of symmetric matrices."""
-    _check_square(a, "eigvalsh")
-    return mx.array(_np.linalg.eigvalsh(_np_of(a), UPLO=UPLO))
-
-
-def eig(a, *, stream=None):
-    """Eigenvalues and eigenvectors (complex) of square matrices."""
-    _check_square(a, "eig")
-    w, v = _np.linalg.eig(_np_of(a))
-    return mx.array(w.astype(_np.complex64)), mx.array(v.astype(_np.complex64))
-
-
-def eigvals(a, *, stream=None):
-    """Eigenvalues (complex) of square matrices."""
-    _check_square(a, "eigvals")
-    return mx.array(_np.linalg.eigvals(_np_of(a)).astype(_np.complex64))
+    return _one("solve", a, b, stream=stream)[0]
 
 
 def solve_triangular(a, b, *, upper=False, stream=None):
     """``x`` with ``a @ x = b`` for triangular ``a``."""
-    return tri_inv(a, upper=upper) @ b
+    return _one("solve_triangular", a, b, flag=upper, stream=stream)[0]
+
+
+def cholesky(a, upper=False, *, stream=None):
+    """The Cholesky factor of symmetric positive definite matrices."""
+    return _one("cholesky", a, flag=upper, stream=stream)[0]
+
+
+def cholesky_inv(L, upper=False, *, stream=None):
+    """The inverse of ``A`` from its Cholesky factor."""
+    return _one("cholesky_inv", L, flag=upper, stream=stream)[0]
+
+
+def qr(a, *, stream=None):
+    """The reduced QR factorisation ``(Q, R)``."""
+    q, r = _one("qr", a, stream=stream)
+    return q, r
+
+
+def svd(a, compute_uv=True, *, stream=None):
+    """The singular value decomposition ``(U, S, Vt)`` (full matrices), or ``S``."""
+    out = _one("svd", a, flag=compute_uv, stream=stream)
+    return tuple(out) if compute_uv else out[0]
+
+
+def pinv(a, *, stream=None):
+    """The Moore-Penrose pseudo-inverse."""
+    return _one("pinv", a, stream=stream)[0]
+
+
+def eigh(a, UPLO="L", *, stream=None):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices."""
+    w, v = _one("eigh", a, uplo=UPLO, stream=stream)
+    return w, v
+
+
+def eigvalsh(a, UPLO="L", *, stream=None):
+    """Eigenvalues (ascending) of symmetric matrices."""
+    return _one("eigvalsh", a, uplo=UPLO, stream=stream)[0]
+
+
+def eig(a, *, stream=None):
+    """Eigenvalues and eigenvectors (complex) of square matrices."""
+    w, v = _one("eig", a, stream=stream)
+    return w, v
+
+
+def eigvals(a, *, stream=None):
+    """Eigenvalues (complex) of square matrices."""
+    return _one("eigvals", a, stream=stream)[0]
+
+
+def lu(a, *, stream=None):
+    """``(P, L, U)`` with ``A = L[P] @ U``."""
+    p, l, u = _one("lu", a, stream=stream)
+    return p, l, u
+
+
+def lu_factor(a, *, stream=None):
+    """``(LU, pivots)`` in LAPACK's packed form."""
+    lu_, piv = _one("lu_factor", a, stream=stream)
+    return lu_, piv

@@ -1,4 +1,7 @@
-//! Matrix products: `matmul`, `addmm`, `inner`, `outer`, `tensordot`.
+//! Matrix products (`matmul`, `addmm`, `inner`, `outer`, `tensordot`) and MLX's
+//! `mx.linalg` factorizations and solvers (`inv`, `tri_inv`, `cholesky`, `cholesky_inv`,
+//! `qr`, `svd`, `eigh`, `eigvalsh`, `eig`, `eigvals`, `lu`, `lu_factor`, `solve`,
+//! `solve_triangular`, `pinv`, `cross`; primitives in `primitives/linalg.rs`).
 //!
 //! `matmul` follows MLX (and NumPy): 1-D operands are promoted to matrices and the added
 //! axis is removed from the result, batch axes broadcast, only floating (and complex) dtypes
@@ -244,4 +247,284 @@ impl Array {
     pub fn matmul(&self, other: &Array) -> Result<Array> {
         matmul(self, other)
     }
+}
+
+// ---- factorizations and solvers (MLX's `mx.linalg`) ---------------------------------
+
+use crate::primitives::linalg::{Cholesky, Eig, Eigh, Inverse, Luf, Qrf, Svd};
+
+/// Reject inputs that are not (batches of) float32 / float64 matrices, with MLX's messages.
+fn check_matrix(a: &Array, op: &str, square: bool) -> Result<()> {
+    if a.ndim() < 2 {
+        return Err(Error::InvalidArgument(format!(
+            "[linalg::{op}] Arrays must have >= 2 dimensions. Received array with {} dimensions (shape {:?}).",
+            a.ndim(),
+            a.shape()
+        )));
+    }
+    if !matches!(a.dtype(), Dtype::Float32 | Dtype::Float64) {
+        return Err(Error::Dtype(format!(
+            "[linalg::{op}] Arrays must have type float32 or float64. Received array with type {}.",
+            a.dtype()
+        )));
+    }
+    let nd = a.ndim();
+    if square && a.shape()[nd - 1] != a.shape()[nd - 2] {
+        return Err(Error::Shape(format!(
+            "[linalg::{op}] Only defined for square matrices, got shape {:?}.",
+            a.shape()
+        )));
+    }
+    Ok(())
+}
+
+/// The inverse of (batches of) square matrices (LU with partial pivoting; a singular
+/// matrix is an error at evaluation). Differentiable.
+pub fn inv(a: &Array) -> Result<Array> {
+    check_matrix(a, "inv", true)?;
+    Ok(Inverse {
+        tri: false,
+        upper: false,
+    }
+    .apply(a))
+}
+
+/// The inverse of triangular matrices: the lower (or `upper`) triangle of `a` is read, the
+/// other ignored. Differentiable.
+pub fn tri_inv(a: &Array, upper: bool) -> Result<Array> {
+    check_matrix(a, "tri_inv", true)?;
+    Ok(Inverse { tri: true, upper }.apply(a))
+}
+
+/// The Cholesky factor of symmetric positive definite matrices: `L` with `A = L L^T` from
+/// the lower triangle, or (`upper`) `U` with `A = U^T U` from the upper triangle. A matrix
+/// that is not positive definite is an error at evaluation. Differentiable (with respect to
+/// the triangle read).
+pub fn cholesky(a: &Array, upper: bool) -> Result<Array> {
+    check_matrix(a, "cholesky", true)?;
+    Ok(Cholesky { upper }.apply(a))
+}
+
+/// The inverse of `A` from its Cholesky factor (`L`, or `U` when `upper`).
+pub fn cholesky_inv(l: &Array, upper: bool) -> Result<Array> {
+    check_matrix(l, "cholesky_inv", true)?;
+    let li = tri_inv(l, upper)?;
+    let lit = ops_mt(&li)?;
+    if upper {
+        matmul(&li, &lit)
+    } else {
+        matmul(&lit, &li)
+    }
+}
+
+/// The last two axes swapped.
+fn ops_mt(x: &Array) -> Result<Array> {
+    super::swapaxes(x, -1, -2)
+}
+
+/// The reduced QR factorization `(Q, R)`: `Q` is `m x k` with orthonormal columns, `R` is
+/// `k x n` upper triangular (non-negative diagonal), `k = min(m, n)`. Differentiable.
+pub fn qr(a: &Array) -> Result<(Array, Array)> {
+    check_matrix(a, "qr", false)?;
+    let o = Qrf::apply(a);
+    Ok((o[0].clone(), o[1].clone()))
+}
+
+/// The singular value decomposition: `[U, S, Vt]` (`U`: `m x m`, `S`: `min(m, n)`
+/// descending, `Vt`: `n x n`, so `A = U[:, :k] diag(S) Vt[:k]`) with `compute_uv`, else
+/// `[S]`. Differentiable (cotangents of the columns past `min(m, n)` are ignored).
+pub fn svd(a: &Array, compute_uv: bool) -> Result<Vec<Array>> {
+    check_matrix(a, "svd", false)?;
+    Ok(Svd { compute_uv }.apply(a))
+}
+
+/// Whether `uplo` names the upper triangle (`"U"`) or the lower (`"L"`).
+fn parse_uplo(uplo: &str, op: &str) -> Result<bool> {
+    match uplo {
+        "L" => Ok(false),
+        "U" => Ok(true),
+        _ => Err(Error::InvalidArgument(format!(
+            "[linalg::{op}] UPLO must be \"L\" or \"U\", got {uplo:?}."
+        ))),
+    }
+}
+
+/// Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices given by the
+/// `uplo` (`"L"` or `"U"`) triangle. Differentiable.
+pub fn eigh(a: &Array, uplo: &str) -> Result<(Array, Array)> {
+    check_matrix(a, "eigh", true)?;
+    let upper = parse_uplo(uplo, "eigh")?;
+    let o = Eigh {
+        upper,
+        vectors: true,
+    }
+    .apply(a);
+    Ok((o[0].clone(), o[1].clone()))
+}
+
+/// Eigenvalues (ascending) of symmetric matrices; see [`eigh`].
+pub fn eigvalsh(a: &Array, uplo: &str) -> Result<Array> {
+    check_matrix(a, "eigvalsh", true)?;
+    let upper = parse_uplo(uplo, "eigvalsh")?;
+    Ok(Eigh {
+        upper,
+        vectors: false,
+    }
+    .apply(a)
+    .remove(0))
+}
+
+/// Eigenvalues and unit-norm eigenvectors (columns) of general square matrices, complex64
+/// (no derivative, as MLX).
+pub fn eig(a: &Array) -> Result<(Array, Array)> {
+    check_matrix(a, "eig", true)?;
+    let o = Eig { vectors: true }.apply(a);
+    Ok((o[0].clone(), o[1].clone()))
+}
+
+/// Eigenvalues (complex64) of general square matrices; see [`eig`].
+pub fn eigvals(a: &Array) -> Result<Array> {
+    check_matrix(a, "eigvals", true)?;
+    Ok(Eig { vectors: false }.apply(a).remove(0))
+}
+
+/// LU factorization with partial pivoting in LAPACK's packed form: `(LU, pivots)`, with
+/// `L`'s unit diagonal implied and `pivots` (uint32, 0-based) the row swapped with row `i`.
+pub fn lu_factor(a: &Array) -> Result<(Array, Array)> {
+    check_matrix(a, "lu_factor", false)?;
+    let o = Luf::apply(a);
+    Ok((o[0].clone(), o[1].clone()))
+}
+
+/// LU factorization `(P, L, U)` as MLX: `P` (uint32, `m`) with `A = L[P] @ U`, `L`
+/// (`m x k`, unit lower triangular), `U` (`k x n`, upper triangular).
+pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
+    check_matrix(a, "lu", false)?;
+    let nd = a.ndim();
+    let (m, n) = (a.shape()[nd - 2], a.shape()[nd - 1]);
+    let k = m.min(n);
+    let o = Luf::apply(a);
+    let p = astype(&super::argsort(&o[2], Some(-1))?, Dtype::Uint32)?;
+    let all: Vec<isize> = a.shape().iter().map(|&d| d as isize).collect();
+    let mut lstop = all.clone();
+    lstop[nd - 1] = k as isize;
+    let mut ustop = all;
+    ustop[nd - 2] = k as isize;
+    let zeros = vec![0isize; nd];
+    let ones = vec![1isize; nd];
+    let lpart = super::slice(&o[0], &zeros, &lstop, &ones)?;
+    let l = super::add(
+        &super::tril(&lpart, -1)?,
+        &super::eye(m, Some(k), 0, Some(a.dtype()))?,
+    )?;
+    let upart = super::slice(&o[0], &zeros, &ustop, &ones)?;
+    let u = super::triu(&upart, 0)?;
+    Ok((p, l, u))
+}
+
+/// The solution `x` of `a @ x = b` (`b` a batch of matrices, or of vectors when it has one
+/// axis less than `a`), computed as `inv(a) @ b` so it is differentiable in both inputs.
+pub fn solve(a: &Array, b: &Array) -> Result<Array> {
+    check_matrix(a, "solve", true)?;
+    solve_with(&inv(a)?, a, b, "solve")
+}
+
+/// `x` with `a @ x = b` for triangular `a` (the lower or `upper` triangle is read), as
+/// `tri_inv(a) @ b`.
+pub fn solve_triangular(a: &Array, b: &Array, upper: bool) -> Result<Array> {
+    check_matrix(a, "solve_triangular", true)?;
+    solve_with(&tri_inv(a, upper)?, a, b, "solve_triangular")
+}
+
+/// `ainv @ b`, `b` a vector batch when it has one axis less than `a`.
+fn solve_with(ainv: &Array, a: &Array, b: &Array, op: &str) -> Result<Array> {
+    let n = a.shape()[a.ndim() - 1];
+    let vector = b.ndim() + 1 == a.ndim() || b.ndim() == 1;
+    let bn = if vector {
+        b.shape().last().copied()
+    } else if b.ndim() >= 2 {
+        Some(b.shape()[b.ndim() - 2])
+    } else {
+        None
+    };
+    if bn != Some(n) {
+        return Err(Error::Shape(format!(
+            "[linalg::{op}] Last dimension of first input with shape {:?} must match second to last dimension of second input with shape {:?}.",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let dt = promote_types(a.dtype(), b.dtype());
+    let b = astype(b, dt)?;
+    if vector {
+        let x = matmul(ainv, &super::expand_dims(&b, &[-1])?)?;
+        super::squeeze(&x, Some(&[-1]))
+    } else {
+        matmul(ainv, &b)
+    }
+}
+
+/// The Moore-Penrose pseudo-inverse through the SVD: singular values at most
+/// `eps * max(m, n) * max(S)` are treated as zero. Differentiable (through the SVD).
+pub fn pinv(a: &Array) -> Result<Array> {
+    check_matrix(a, "pinv", false)?;
+    let nd = a.ndim();
+    let (m, n) = (a.shape()[nd - 2], a.shape()[nd - 1]);
+    let k = m.min(n);
+    if k == 0 {
+        let mut s = a.shape().to_vec();
+        s.swap(nd - 2, nd - 1);
+        return super::zeros(&s, Some(a.dtype()));
+    }
+    let o = svd(a, true)?;
+    let zeros = vec![0isize; nd];
+    let ones = vec![1isize; nd];
+    let mut ustop: Vec<isize> = o[0].shape().iter().map(|&d| d as isize).collect();
+    ustop[nd - 1] = k as isize;
+    let mut vstop: Vec<isize> = o[2].shape().iter().map(|&d| d as isize).collect();
+    vstop[nd - 2] = k as isize;
+    let u = super::slice(&o[0], &zeros, &ustop, &ones)?;
+    let vt = super::slice(&o[2], &zeros, &vstop, &ones)?;
+    let s = &o[1];
+    let eps = if a.dtype() == Dtype::Float64 {
+        f64::EPSILON
+    } else {
+        f32::EPSILON as f64
+    };
+    let cutoff = super::multiply(&super::max(s, Some(&[-1]), true)?, eps * m.max(n) as f64)?;
+    let keep = super::greater(s, &cutoff)?;
+    let safe = super::where_(&keep, s, 1.0)?;
+    let sinv = super::where_(&keep, &super::reciprocal(&safe)?, 0.0)?;
+    let vs = super::multiply(&ops_mt(&vt)?, &super::expand_dims(&sinv, &[-2])?)?;
+    matmul(&vs, &ops_mt(&u)?)
+}
+
+/// The cross product of 3-vectors along `axis` (the inputs broadcast; both must have size
+/// 3 on the axis).
+pub fn cross(a: &Array, b: &Array, axis: isize) -> Result<Array> {
+    let ab = super::broadcast_arrays(&[a.clone(), b.clone()]).map_err(|_| {
+        Error::Shape(format!(
+            "[linalg::cross] shapes {:?} and {:?} cannot be broadcast together",
+            a.shape(),
+            b.shape()
+        ))
+    })?;
+    let (a, b) = (&ab[0], &ab[1]);
+    let ax = normalize_axis(axis, a.ndim(), "linalg::cross")?;
+    if a.shape()[ax] != 3 {
+        return Err(Error::Shape(format!(
+            "[linalg::cross] The input arrays must have size 3 along the axis, got shapes {:?} and {:?} with axis {axis}.",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let pa = super::split_sections(a, 3, ax as isize)?;
+    let pb = super::split_sections(b, 3, ax as isize)?;
+    let term = |i: usize, j: usize| -> Result<Array> {
+        super::subtract(
+            &super::multiply(&pa[i], &pb[j])?,
+            &super::multiply(&pa[j], &pb[i])?,
+        )
+    };
+    super::concatenate(&[term(1, 2)?, term(2, 0)?, term(0, 1)?], ax as isize)
 }

@@ -10,6 +10,7 @@ pub mod cast;
 pub mod conv;
 pub mod creation;
 pub mod einsum;
+pub mod fft;
 pub mod indexing;
 pub mod linalg;
 pub mod reduce;

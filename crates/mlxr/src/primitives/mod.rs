@@ -5,7 +5,9 @@
 pub mod binary;
 pub mod cast;
 pub mod creation;
+pub mod fft;
 pub mod indexing;
+pub mod linalg;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
@@ -25,7 +27,9 @@ pub fn all_names() -> Vec<&'static str> {
         binary::NAMES,
         cast::NAMES,
         creation::NAMES,
+        fft::NAMES,
         indexing::NAMES,
+        linalg::NAMES,
         matmul::NAMES,
         random::NAMES,
         reduce::NAMES,

@@ -33,8 +33,10 @@ mod cuda_shape;
 #[cfg(feature = "cuda")]
 mod cuda_sort;
 mod einsum;
+mod fft;
 mod indexing;
 mod io;
+mod linalg;
 mod matmul;
 mod random;
 mod reduce;
