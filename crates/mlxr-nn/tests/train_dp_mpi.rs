@@ -127,12 +127,12 @@ fn compare(opt: Opt, name: &str, tol: f32) {
 
 #[test]
 fn dp_sgd_matches_one_process() {
-    compare(Opt::Sgd, "sgd", 1e-5);
+    compare(Opt::Sgd, "sgd", 1e-6);
 }
 
 #[test]
 fn dp_adamw_matches_one_process() {
-    compare(Opt::Adamw, "adamw", 1e-4);
+    compare(Opt::Adamw, "adamw", 1e-5);
 }
 
 /// Run by `mpirun` (see [`compare`]).

@@ -13,6 +13,7 @@ mod composite;
 mod conv;
 mod core;
 mod creation;
+mod distributed;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
