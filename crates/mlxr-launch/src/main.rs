@@ -312,7 +312,16 @@ mod tests {
 
     #[test]
     fn nccl_plan_sets_ranks_and_gpus() {
-        let a = args(&["-n", "4", "--backend", "nccl", "--", "train", "--steps", "3"]);
+        let a = args(&[
+            "-n",
+            "4",
+            "--backend",
+            "nccl",
+            "--",
+            "train",
+            "--steps",
+            "3",
+        ]);
         let p = plan_nccl(&a, 4242, None).unwrap();
         assert_eq!(p.len(), 4);
         for (r, l) in p.iter().enumerate() {
@@ -343,7 +352,10 @@ mod tests {
             hosts,
             [Some("gpu-a"), Some("gpu-a"), Some("gpu-b"), Some("gpu-b")]
         );
-        let locals: Vec<&str> = p.iter().map(|l| l.env["MLXR_LOCAL_RANK"].as_str()).collect();
+        let locals: Vec<&str> = p
+            .iter()
+            .map(|l| l.env["MLXR_LOCAL_RANK"].as_str())
+            .collect();
         assert_eq!(locals, ["0", "1", "0", "1"]);
         assert!(p.iter().all(|l| l.env["MLXR_COORDINATOR"] == "gpu-a:7000"));
         // The ssh command line carries the environment, quoted.
@@ -363,10 +375,28 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(
             p[0].argv,
-            ["mpirun", "-n", "3", "--oversubscribe", "-x", "MLXR_DIST_BACKEND", "prog", "x y"]
+            [
+                "mpirun",
+                "-n",
+                "3",
+                "--oversubscribe",
+                "-x",
+                "MLXR_DIST_BACKEND",
+                "prog",
+                "x y"
+            ]
         );
         assert_eq!(p[0].env["OMPI_ALLOW_RUN_AS_ROOT"], "1");
-        let a = args(&["-n", "4", "--hosts", "a,b", "--backend", "mpi", "--", "prog"]);
+        let a = args(&[
+            "-n",
+            "4",
+            "--hosts",
+            "a,b",
+            "--backend",
+            "mpi",
+            "--",
+            "prog",
+        ]);
         let p = plan_mpi(&a, false).unwrap();
         assert!(p[0].argv.windows(2).any(|w| w == ["--host", "a:2,b:2"]));
         assert!(!p[0].env.contains_key("OMPI_ALLOW_RUN_AS_ROOT"));

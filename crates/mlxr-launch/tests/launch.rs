@@ -44,20 +44,42 @@ fn a_failing_process_stops_the_job() {
         "--",
         "sh",
         "-c",
-        "if [ $MLXR_RANK = 1 ]; then exit 7; fi; sleep 60",
+        "if [ $MLXR_RANK = 1 ]; then exit 7; fi; exec sleep 60",
     ]);
     assert_eq!(out.status.code(), Some(7), "{out:?}");
-    assert!(t.elapsed().as_secs() < 30, "the sleeping rank was not stopped");
+    assert!(
+        t.elapsed().as_secs() < 30,
+        "the sleeping rank was not stopped"
+    );
 }
 
 #[test]
 fn dry_run_prints_the_plan() {
-    let out = launch(&["-n", "2", "--backend", "nccl", "--port", "5555", "--dry-run", "--", "prog"]);
+    let out = launch(&[
+        "-n",
+        "2",
+        "--backend",
+        "nccl",
+        "--port",
+        "5555",
+        "--dry-run",
+        "--",
+        "prog",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.contains("MLXR_COORDINATOR=127.0.0.1:5555"), "{text}");
-    let bad = launch(&["-n", "3", "--hosts", "a,b", "--backend", "nccl", "--", "prog"]);
+    let bad = launch(&[
+        "-n",
+        "3",
+        "--hosts",
+        "a,b",
+        "--backend",
+        "nccl",
+        "--",
+        "prog",
+    ]);
     assert_eq!(bad.status.code(), Some(2));
 }
 

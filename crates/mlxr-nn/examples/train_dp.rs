@@ -187,10 +187,8 @@ pub fn run(args: &Args) -> Result<Trained> {
         let (loss, grads) = vg(&model, &[x, y])?;
         let grads = average_gradients(&grads, Some(&group), 32 << 20)?;
         opt.update(&mut model, &grads)?;
-        let mean_loss = mlxr::ops::divide(
-            &distributed::all_sum(&loss[0], Some(&group))?,
-            size as f32,
-        )?;
+        let mean_loss =
+            mlxr::ops::divide(&distributed::all_sum(&loss[0], Some(&group))?, size as f32)?;
         let mut all: Vec<Array> = model
             .named_parameters()
             .into_iter()

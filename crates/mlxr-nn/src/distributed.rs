@@ -153,7 +153,12 @@ impl AllToShardedLinear {
             Some(g) => g.clone(),
             None => distributed::world()?,
         };
-        let out = shard_dims(output_dims, group.size(), "output_dims", "AllToShardedLinear")?;
+        let out = shard_dims(
+            output_dims,
+            group.size(),
+            "output_dims",
+            "AllToShardedLinear",
+        )?;
         let s = (1.0 / input_dims as f32).sqrt();
         Ok(AllToShardedLinear {
             weight: uniform(s, &[out, input_dims])?,
@@ -172,7 +177,12 @@ impl AllToShardedLinear {
             None => distributed::world()?,
         };
         let (r, n) = (group.rank(), group.size());
-        shard_dims(linear.weight.shape()[0], n, "output_dims", "AllToShardedLinear")?;
+        shard_dims(
+            linear.weight.shape()[0],
+            n,
+            "output_dims",
+            "AllToShardedLinear",
+        )?;
         Ok(AllToShardedLinear {
             weight: Param::new(shard(&linear.weight, 0, r, n)?),
             bias: match &linear.bias {
@@ -240,7 +250,12 @@ impl ShardedToAllLinear {
             None => distributed::world()?,
         };
         let (r, n) = (group.rank(), group.size());
-        shard_dims(linear.weight.shape()[1], n, "input_dims", "ShardedToAllLinear")?;
+        shard_dims(
+            linear.weight.shape()[1],
+            n,
+            "input_dims",
+            "ShardedToAllLinear",
+        )?;
         Ok(ShardedToAllLinear {
             weight: Param::new(shard(&linear.weight, 1, r, n)?),
             bias: linear.bias.clone(),

@@ -54,9 +54,25 @@ fn compare(opt: Opt, name: &str, tol: f32) {
     let out = dir.join("dp.safetensors");
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new("mpirun")
-        .args(["--oversubscribe", "-n", "2", "-x", WORKER, "-x", OUT, "-x", OPT])
+        .args([
+            "--oversubscribe",
+            "-n",
+            "2",
+            "-x",
+            WORKER,
+            "-x",
+            OUT,
+            "-x",
+            OPT,
+        ])
         .arg(exe)
-        .args(["worker", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "worker",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(WORKER, "1")
         .env(OUT, &out)
         .env(OPT, name)
@@ -95,7 +111,9 @@ fn compare(opt: Opt, name: &str, tol: f32) {
     };
     let mut worst = 0.0f32;
     for (k, a) in single.model.named_parameters() {
-        let b = dp.get(&k).unwrap_or_else(|| panic!("{k} missing from the 2-rank weights"));
+        let b = dp
+            .get(&k)
+            .unwrap_or_else(|| panic!("{k} missing from the 2-rank weights"));
         assert_eq!(a.shape(), b.shape(), "{k}");
         let (x, y) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
         for (p, q) in x.iter().zip(&y) {
@@ -154,7 +172,10 @@ fn worker() {
     for (k, p) in t.model.named_parameters() {
         let hi = distributed::all_max(&p, Some(&t.group)).unwrap();
         let lo = distributed::all_min(&p, Some(&t.group)).unwrap();
-        let same = ops::array_equal(&hi, &lo, false).unwrap().item::<bool>().unwrap();
+        let same = ops::array_equal(&hi, &lo, false)
+            .unwrap()
+            .item::<bool>()
+            .unwrap();
         assert!(same, "rank {}: {k} differs between ranks", t.group.rank());
     }
     println!("rank {}: dp worker done", t.group.rank());

@@ -34,7 +34,13 @@ fn run_ranks(n: usize) {
     let mut child = Command::new("mpirun")
         .args(["--oversubscribe", "-n", &n.to_string(), "-x", WORKER])
         .arg(exe)
-        .args(["worker", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "worker",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(WORKER, "1")
         // mpirun refuses to start as root without these; shared memory only (one host,
         // no single-copy mechanism, which containers often forbid).
@@ -108,7 +114,10 @@ fn array(v: &[f64], shape: &[usize], dtype: Dtype) -> Array {
 
 /// The elements of `a` as float64.
 fn read(a: &Array) -> Vec<f64> {
-    ops::astype(a, Dtype::Float64).unwrap().to_vec::<f64>().unwrap()
+    ops::astype(a, Dtype::Float64)
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap()
 }
 
 fn check(what: &str, rank: usize, got: &Array, want: &[f64], shape: &[usize]) {
@@ -200,7 +209,13 @@ fn check_dtype(g: &Group, dtype: Dtype) -> Result<()> {
         &all[prev],
         &[rows, cols],
     );
-    check(&format!("send output {dtype}"), r, &sent, &mine, &[rows, cols]);
+    check(
+        &format!("send output {dtype}"),
+        r,
+        &sent,
+        &mine,
+        &[rows, cols],
+    );
     Ok(())
 }
 
@@ -214,14 +229,32 @@ fn check_layouts(g: &Group) -> Result<()> {
         .iter()
         .map(|&i| (0..n).map(|q| (i + 10 * q) as f64).sum())
         .collect();
-    check("all_sum transposed", r, &distributed::all_sum(&x, Some(g))?, &want, &[3, 2]);
+    check(
+        "all_sum transposed",
+        r,
+        &distributed::all_sum(&x, Some(g))?,
+        &want,
+        &[3, 2],
+    );
     // A scalar gathers to one element per rank.
     let s = Array::scalar(r as i32 * 2);
     let want: Vec<f64> = (0..n).map(|q| (2 * q) as f64).collect();
-    check("all_gather scalar", r, &distributed::all_gather(&s, Some(g))?, &want, &[n]);
+    check(
+        "all_gather scalar",
+        r,
+        &distributed::all_gather(&s, Some(g))?,
+        &want,
+        &[n],
+    );
     // Empty arrays.
     let e = ops::zeros(&[0, 4], Some(Dtype::Float32))?;
-    check("all_sum empty", r, &distributed::all_sum(&e, Some(g))?, &[], &[0, 4]);
+    check(
+        "all_sum empty",
+        r,
+        &distributed::all_sum(&e, Some(g))?,
+        &[],
+        &[0, 4],
+    );
     check(
         "all_gather empty",
         r,
@@ -242,7 +275,9 @@ fn check_layouts(g: &Group) -> Result<()> {
 /// Gradients, jvps and vmaps through the collectives.
 fn check_transforms(g: &Group) -> Result<()> {
     let (r, n) = (g.rank(), g.size());
-    let xv: Vec<f32> = (0..4).map(|i| (i as f32 + 1.0) * (r as f32 + 1.0)).collect();
+    let xv: Vec<f32> = (0..4)
+        .map(|i| (i as f32 + 1.0) * (r as f32 + 1.0))
+        .collect();
     let x = Array::from_slice(&xv, &[2, 2])?;
     let w = Array::from_slice(&[1.0f32, -2.0, 3.0, 0.5], &[2, 2])?;
 
@@ -254,7 +289,11 @@ fn check_transforms(g: &Group) -> Result<()> {
         Ok(vec![ops::sum(&ops::multiply(&s, &w1)?, None, false)?])
     };
     let grads = mlxr::grad(f, &[0])(&[x.clone()])?;
-    assert_eq!(grads[0].to_vec::<f32>()?, w.to_vec::<f32>()?, "rank {r}: vjp all_sum");
+    assert_eq!(
+        grads[0].to_vec::<f32>()?,
+        w.to_vec::<f32>()?,
+        "rank {r}: vjp all_sum"
+    );
 
     // all_gather: the cotangent's block of this rank.
     let g2 = g.clone();
@@ -283,11 +322,19 @@ fn check_transforms(g: &Group) -> Result<()> {
     // all_max: the derivative goes to the rank holding the maximum.
     let g4 = g.clone();
     let f = move |a: &[Array]| -> Result<Vec<Array>> {
-        Ok(vec![ops::sum(&distributed::all_max(&a[0], Some(&g4))?, None, false)?])
+        Ok(vec![ops::sum(
+            &distributed::all_max(&a[0], Some(&g4))?,
+            None,
+            false,
+        )?])
     };
     let grads = mlxr::grad(f, &[0])(&[x.clone()])?;
     let want = if r == n - 1 { 1.0 } else { 0.0 };
-    assert_eq!(grads[0].to_vec::<f32>()?, vec![want; 4], "rank {r}: vjp all_max");
+    assert_eq!(
+        grads[0].to_vec::<f32>()?,
+        vec![want; 4],
+        "rank {r}: vjp all_max"
+    );
 
     // jvp of all_sum: the sum of every rank's tangent.
     let g5 = g.clone();
@@ -297,7 +344,11 @@ fn check_transforms(g: &Group) -> Result<()> {
     let t = ops::full(&[2, 2], (r + 1) as f32, None)?;
     let (_, tang) = mlxr::jvp(f, &[x.clone()], &[t])?;
     let tsum = (n * (n + 1) / 2) as f32;
-    assert_eq!(tang[0].to_vec::<f32>()?, vec![tsum; 4], "rank {r}: jvp all_sum");
+    assert_eq!(
+        tang[0].to_vec::<f32>()?,
+        vec![tsum; 4],
+        "rank {r}: jvp all_sum"
+    );
 
     // vmap of all_gather over axis 0: each row gathered separately.
     let g6 = g.clone();
@@ -305,7 +356,11 @@ fn check_transforms(g: &Group) -> Result<()> {
         Ok(vec![distributed::all_gather(&a[0], Some(&g6))?])
     };
     let out = mlxr::vmap(f, &[Some(0)], &[Some(0)])(&[x.clone()])?;
-    assert_eq!(out[0].shape(), &[2, 2 * n], "rank {r}: vmap all_gather shape");
+    assert_eq!(
+        out[0].shape(),
+        &[2, 2 * n],
+        "rank {r}: vmap all_gather shape"
+    );
     let rows = out[0].to_vec::<f32>()?;
     for b in 0..2 {
         for q in 0..n {
@@ -332,7 +387,13 @@ fn check_split(g: &Group) -> Result<()> {
     let x = Array::scalar(r as f32 + 1.0);
     let want: f64 = members.iter().map(|&q| q as f64 + 1.0).sum();
     if sub.size() > 1 {
-        check("split all_sum", r, &distributed::all_sum(&x, Some(&sub))?, &[want], &[]);
+        check(
+            "split all_sum",
+            r,
+            &distributed::all_sum(&x, Some(&sub))?,
+            &[want],
+            &[],
+        );
     }
     // A key reverses the order inside the sub-group.
     let rev = g.split(0, Some((n - 1 - r) as i32))?;
@@ -382,11 +443,17 @@ fn worker() {
     // Half-precision sums round once from float32.
     let h = Array::from_slice(&[f16::from_f32(0.1); 3], &[3]).unwrap();
     let want = f16::from_f32(f16::from_f32(0.1).to_f32() * g.size() as f32);
-    let got = distributed::all_sum(&h, Some(&g)).unwrap().to_vec::<f16>().unwrap();
+    let got = distributed::all_sum(&h, Some(&g))
+        .unwrap()
+        .to_vec::<f16>()
+        .unwrap();
     assert_eq!(got, vec![want; 3]);
     let b = Array::from_slice(&[bf16::from_f32(1.0 / 3.0); 2], &[2]).unwrap();
     let want = bf16::from_f32(bf16::from_f32(1.0 / 3.0).to_f32() * g.size() as f32);
-    let got = distributed::all_sum(&b, Some(&g)).unwrap().to_vec::<bf16>().unwrap();
+    let got = distributed::all_sum(&b, Some(&g))
+        .unwrap()
+        .to_vec::<bf16>()
+        .unwrap();
     assert_eq!(got, vec![want; 2]);
     println!("rank {} of {}: rank checks passed", g.rank(), g.size());
 }

@@ -127,13 +127,7 @@ impl Backend for Singleton {
         output.copy_from_slice(input);
         Ok(())
     }
-    fn reduce_scatter(
-        &self,
-        input: &[u8],
-        output: &mut [u8],
-        _: Dtype,
-        _: ReduceOp,
-    ) -> Result<()> {
+    fn reduce_scatter(&self, input: &[u8], output: &mut [u8], _: Dtype, _: ReduceOp) -> Result<()> {
         output.copy_from_slice(input);
         Ok(())
     }
@@ -214,9 +208,14 @@ fn env_usize(var: &str) -> Option<usize> {
 /// Whether this process was started by an MPI launcher (`mpirun`/`mpiexec`, or
 /// `mlxr-launch --backend mpi`).
 pub fn launched_by_mpi() -> bool {
-    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_RANK",
+        "MPI_LOCALNRANKS",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
 }
 
 /// Whether the environment describes a job the NCCL backend can join (the launcher set

@@ -70,8 +70,8 @@ pub(crate) fn init_world() -> Result<Arc<dyn Backend>> {
     let world = if mpi::environment::is_initialized() {
         SimpleCommunicator::world()
     } else {
-        let (universe, _level) =
-            mpi::initialize_with_threading(mpi::Threading::Multiple).ok_or_else(|| {
+        let (universe, _level) = mpi::initialize_with_threading(mpi::Threading::Multiple)
+            .ok_or_else(|| {
                 Error::Device("distributed::init(mpi): MPI_Init_thread failed".into())
             })?;
         let world = universe.world();

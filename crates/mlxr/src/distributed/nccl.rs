@@ -81,9 +81,11 @@ impl NcclBackend {
 
 fn env_usize(var: &str) -> Result<Option<usize>> {
     match std::env::var(var) {
-        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
-            Error::InvalidArgument(format!("distributed: {var}={v} is not a number"))
-        }),
+        Ok(v) => {
+            v.trim().parse().map(Some).map_err(|_| {
+                Error::InvalidArgument(format!("distributed: {var}={v} is not a number"))
+            })
+        }
         Err(_) => Ok(None),
     }
 }
@@ -94,7 +96,9 @@ fn serve_id(addr: &str, id: &nsys::ncclUniqueId, size: usize) -> Result<()> {
     // Listen on every interface at the coordinator's port (the host name may name this
     // machine by an address other than the loopback one).
     let listener = TcpListener::bind(format!("0.0.0.0:{port}")).map_err(|e| {
-        Error::Device(format!("distributed(nccl): rank 0 cannot listen on {addr}: {e}"))
+        Error::Device(format!(
+            "distributed(nccl): rank 0 cannot listen on {addr}: {e}"
+        ))
     })?;
     listener
         .set_nonblocking(true)
@@ -343,10 +347,7 @@ fn nccl_op(op: ReduceOp, dtype: Dtype) -> Result<nsys::ncclRedOp_t> {
 
 /// The backend, GPU, stream and row-contiguous device data of an op's input, after
 /// checking that the op's stream is on the communicator's GPU.
-fn setup<'a>(
-    group: &'a Group,
-    out: &Array,
-) -> Result<(&'a NcclBackend, &'static Gpu, RawStream)> {
+fn setup<'a>(group: &'a Group, out: &Array) -> Result<(&'a NcclBackend, &'static Gpu, RawStream)> {
     let b = backend_of(group)?;
     let (g, st) = cuda::resolve(out.stream())?;
     if g.index != b.device {
@@ -387,8 +388,18 @@ pub(crate) fn eval_all_reduce(group: &Group, op: ReduceOp, x: &Array, out: &Arra
         let _l = b.lock.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: device buffers of `x.size() * k` elements of `t` on the communicator's
         // GPU; the call is queued on the op's stream.
-        unsafe { nres::all_reduce(ptr(&d, dt), ptr(&o, dt), x.size() * k, t, rop, b.comm(), cu(st)) }
-            .map_err(|e| nccl_err(e, "ncclAllReduce"))?;
+        unsafe {
+            nres::all_reduce(
+                ptr(&d, dt),
+                ptr(&o, dt),
+                x.size() * k,
+                t,
+                rop,
+                b.comm(),
+                cu(st),
+            )
+        }
+        .map_err(|e| nccl_err(e, "ncclAllReduce"))?;
     }
     out.set_data(o);
     Ok(())
@@ -428,7 +439,15 @@ pub(crate) fn eval_reduce_scatter(
         let _l = b.lock.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: the input holds `size` blocks of the output's length.
         unsafe {
-            nres::reduce_scatter(ptr(&d, dt), ptr(&o, dt), out.size() * k, t, rop, b.comm(), cu(st))
+            nres::reduce_scatter(
+                ptr(&d, dt),
+                ptr(&o, dt),
+                out.size() * k,
+                t,
+                rop,
+                b.comm(),
+                cu(st),
+            )
         }
         .map_err(|e| nccl_err(e, "ncclReduceScatter"))?;
     }

@@ -4,7 +4,7 @@
 //! for host backends (MPI; GPU inputs are downloaded) and on a GPU stream for NCCL. In the
 //! backend-less singleton group every collective returns its input.
 
-use super::primitives::{AllGather, AllReduce, ReduceScatter, Recv, Send};
+use super::primitives::{AllGather, AllReduce, Recv, ReduceScatter, Send};
 use super::{group_or_world, Group, ReduceOp};
 use crate::array::Array;
 use crate::device::{default_stream, Device, DeviceType, Stream, StreamOrDevice};

@@ -9,13 +9,7 @@
 /// The names this file's primitives report. They are not part of
 /// [`crate::primitives::all_names`]: their rules need several processes and are checked by
 /// the MPI tests (`tests/distributed_mpi.rs`).
-pub const NAMES: &[&str] = &[
-    "AllReduce",
-    "AllGather",
-    "ReduceScatter",
-    "Send",
-    "Recv",
-];
+pub const NAMES: &[&str] = &["AllReduce", "AllGather", "ReduceScatter", "Send", "Recv"];
 
 use super::{Group, ReduceOp};
 use crate::array::{Array, Data};

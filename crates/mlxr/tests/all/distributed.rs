@@ -81,10 +81,21 @@ fn nccl_size_one_group() {
                 dt,
             )
             .unwrap();
-            let want = ops::astype(&x, Dtype::Float32).unwrap().to_vec::<f32>().unwrap();
+            let want = ops::astype(&x, Dtype::Float32)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap();
             let xt = ops::transpose(&x).unwrap();
-            let want_t = ops::astype(&xt, Dtype::Float32).unwrap().to_vec::<f32>().unwrap();
-            let read = |a: &Array| ops::astype(a, Dtype::Float32).unwrap().to_vec::<f32>().unwrap();
+            let want_t = ops::astype(&xt, Dtype::Float32)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap();
+            let read = |a: &Array| {
+                ops::astype(a, Dtype::Float32)
+                    .unwrap()
+                    .to_vec::<f32>()
+                    .unwrap()
+            };
             assert_eq!(read(&distributed::all_sum(&x, Some(&g)).unwrap()), want);
             assert_eq!(read(&distributed::all_max(&x, Some(&g)).unwrap()), want);
             assert_eq!(read(&distributed::all_min(&xt, Some(&g)).unwrap()), want_t);
