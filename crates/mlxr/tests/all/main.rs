@@ -28,6 +28,7 @@ mod cuda_ops;
 mod cuda_sort;
 #[cfg(feature = "cuda")]
 mod cuda_random;
+#[cfg(feature = "cuda")]
 mod cuda_scan;
 #[cfg(feature = "cuda")]
 mod cuda_shape;
