@@ -296,7 +296,8 @@ fn init_backend(name: &str) -> Result<Group> {
 pub fn init(strict: bool, backend: &str) -> Result<Group> {
     let mut world = WORLD.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(g) = world.as_ref() {
-        if backend == "any" || g.backend_name() == backend {
+        // A strict call does not accept the singleton world: it tries the backends again.
+        if (backend == "any" || g.backend_name() == backend) && !(strict && g.is_singleton()) {
             return Ok(g.clone());
         }
         // A singleton world may still be replaced by a named backend.
