@@ -92,12 +92,12 @@ fn per_host(n: usize, hosts: usize) -> Result<usize, String> {
     if n == 0 {
         return Err("-n must be at least 1".into());
     }
-    if hosts > 0 && n % hosts != 0 {
+    if hosts > 0 && !n.is_multiple_of(hosts) {
         return Err(format!(
             "-n {n} does not spread evenly over {hosts} hosts (use a multiple of {hosts})"
         ));
     }
-    Ok(if hosts == 0 { n } else { n / hosts })
+    Ok(n.checked_div(hosts).unwrap_or(n))
 }
 
 /// The `mpirun` command for the `mpi` backend.

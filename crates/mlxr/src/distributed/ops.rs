@@ -110,7 +110,7 @@ pub(crate) fn reduce_scatter(x: &Array, op: ReduceOp, group: Option<&Group>) -> 
         ));
     }
     let n = g.size();
-    if x.shape()[0] % n != 0 {
+    if !x.shape()[0].is_multiple_of(n) {
         return Err(Error::Shape(format!(
             "sum_scatter: the first axis of shape {:?} is not divisible by the group size {n}",
             x.shape()
