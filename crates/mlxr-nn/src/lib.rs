@@ -9,6 +9,7 @@
 //! ```
 
 pub mod activations;
+pub mod distributed;
 pub mod init;
 pub mod layers;
 pub mod losses;

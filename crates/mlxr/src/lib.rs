@@ -17,6 +17,7 @@ pub mod array;
 pub mod backend;
 pub mod buffer;
 pub mod device;
+pub mod distributed;
 pub mod dtype;
 pub mod error;
 pub mod eval;

@@ -14,6 +14,7 @@ mod composite;
 mod conv;
 mod core;
 mod creation;
+mod distributed;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]

@@ -302,3 +302,19 @@ pub fn load_cublaslt() -> Result<String> {
     .clone()
     .map_err(Error::Device)
 }
+
+/// Load NCCL (`libnccl.so.2`, e.g. from the `nvidia-nccl-cu13` wheel) once (used by the
+/// `nccl` backend of `distributed`).
+pub fn load_nccl() -> Result<String> {
+    static R: OnceLock<std::result::Result<String, String>> = OnceLock::new();
+    R.get_or_init(|| {
+        let r = preload("libnccl.so.2", &[])?;
+        // SAFETY: only probes dlopen.
+        if !unsafe { cudarc::nccl::sys::is_culib_present() } {
+            return Err(format!("libnccl was loaded from {r} but cudarc cannot open it"));
+        }
+        Ok(r)
+    })
+    .clone()
+    .map_err(Error::Device)
+}
