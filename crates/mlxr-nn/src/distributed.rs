@@ -104,6 +104,26 @@ fn shard_dims(dims: usize, n: usize, what: &str, layer: &str) -> Result<usize> {
     Ok(dims / n)
 }
 
+/// `group`, or the world group when None.
+fn group_or_world(group: Option<&Group>) -> Result<Group> {
+    match group {
+        Some(g) => Ok(g.clone()),
+        None => distributed::world(),
+    }
+}
+
+/// A weight of `shape` and (with `bias`) a bias of its first dimension, uniform in
+/// `±scale` (MLX's linear initialisation).
+fn init_params(scale: f32, shape: &[usize; 2], bias: bool) -> Result<(Param, Option<Param>)> {
+    let w = uniform(scale, shape)?;
+    let b = if bias {
+        Some(uniform(scale, &shape[..1])?)
+    } else {
+        None
+    };
+    Ok((w, b))
+}
+
 fn uniform(scale: f32, shape: &[usize]) -> Result<Param> {
     Ok(Param::new(random::uniform(
         -scale,
@@ -149,10 +169,7 @@ impl AllToShardedLinear {
         bias: bool,
         group: Option<&Group>,
     ) -> Result<Self> {
-        let group = match group {
-            Some(g) => g.clone(),
-            None => distributed::world()?,
-        };
+        let group = group_or_world(group)?;
         let out = shard_dims(
             output_dims,
             group.size(),
@@ -160,22 +177,16 @@ impl AllToShardedLinear {
             "AllToShardedLinear",
         )?;
         let s = (1.0 / input_dims as f32).sqrt();
+        let (weight, bias) = init_params(s, &[out, input_dims], bias)?;
         Ok(AllToShardedLinear {
-            weight: uniform(s, &[out, input_dims])?,
-            bias: if bias {
-                Some(uniform(s, &[out])?)
-            } else {
-                None
-            },
+            weight,
+            bias,
             group,
         })
     }
     /// This process's shard of a full [`Linear`] (MLX's `from_linear`).
     pub fn from_linear(linear: &Linear, group: Option<&Group>) -> Result<Self> {
-        let group = match group {
-            Some(g) => g.clone(),
-            None => distributed::world()?,
-        };
+        let group = group_or_world(group)?;
         let (r, n) = (group.rank(), group.size());
         shard_dims(
             linear.weight.shape()[0],
@@ -227,28 +238,19 @@ impl ShardedToAllLinear {
         bias: bool,
         group: Option<&Group>,
     ) -> Result<Self> {
-        let group = match group {
-            Some(g) => g.clone(),
-            None => distributed::world()?,
-        };
+        let group = group_or_world(group)?;
         let inp = shard_dims(input_dims, group.size(), "input_dims", "ShardedToAllLinear")?;
         let s = (1.0 / input_dims as f32).sqrt();
+        let (weight, bias) = init_params(s, &[output_dims, inp], bias)?;
         Ok(ShardedToAllLinear {
-            weight: uniform(s, &[output_dims, inp])?,
-            bias: if bias {
-                Some(uniform(s, &[output_dims])?)
-            } else {
-                None
-            },
+            weight,
+            bias,
             group,
         })
     }
     /// This process's shard of a full [`Linear`] (MLX's `from_linear`).
     pub fn from_linear(linear: &Linear, group: Option<&Group>) -> Result<Self> {
-        let group = match group {
-            Some(g) => g.clone(),
-            None => distributed::world()?,
-        };
+        let group = group_or_world(group)?;
         let (r, n) = (group.rank(), group.size());
         shard_dims(
             linear.weight.shape()[1],

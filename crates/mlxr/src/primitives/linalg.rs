@@ -88,6 +88,39 @@ fn inv_gaps(w: &Array) -> Result<Array> {
     ops::where_(&eye, 0.0, &ops::reciprocal(&safe)?)
 }
 
+/// `vmap` of a one-input primitive: move the batch axis to the front, apply, and report
+/// axis 0 for every output.
+macro_rules! front_vmap {
+    ($self:ident, $x:ident => $out:expr) => {
+        fn vmap(
+            &$self,
+            inputs: &[Array],
+            axes: &[Option<usize>],
+        ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+            let $x = batch_front(&inputs[0], axes[0])?;
+            let o: Vec<Array> = $out;
+            let n = o.len();
+            Ok((o, vec![Some(0); n]))
+        }
+    };
+}
+
+/// `vjp` and `jvp` that refuse, for factorizations MLX does not differentiate.
+macro_rules! no_derivatives {
+    ($what:literal) => {
+        fn vjp(&self, _: &[Array], _: &[Array], _: &[usize], _: &[Array]) -> Result<Vec<Array>> {
+            Err(Error::Unsupported(
+                concat!($what, " has no vjp (as in MLX)").into(),
+            ))
+        }
+        fn jvp(&self, _: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+            Err(Error::Unsupported(
+                concat!($what, " has no jvp (as in MLX)").into(),
+            ))
+        }
+    };
+}
+
 macro_rules! common_impl {
     () => {
         #[cfg(feature = "cuda")]
@@ -185,14 +218,7 @@ impl Primitive for Inverse {
         let t = self.mask(&ops::astype(&tangents[0], primals[0].dtype())?)?;
         Ok(vec![ops::negative(&mm(&mm(&b, &t)?, &b)?)?])
     }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let x = batch_front(&inputs[0], axes[0])?;
-        Ok((vec![self.apply(&x)], vec![Some(0)]))
-    }
+    front_vmap!(self, x => vec![self.apply(&x)]);
     common_impl!();
 }
 
@@ -272,14 +298,7 @@ impl Primitive for Cholesky {
         let dl = mm(&l, &phi(&mm(&mm(&li, &da)?, &mt(&li)?)?)?)?;
         Ok(vec![if self.upper { mt(&dl)? } else { dl }])
     }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let x = batch_front(&inputs[0], axes[0])?;
-        Ok((vec![self.apply(&x)], vec![Some(0)]))
-    }
+    front_vmap!(self, x => vec![self.apply(&x)]);
     common_impl!();
 }
 
@@ -366,16 +385,7 @@ impl Primitive for Eigh {
         }
         Ok(out)
     }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let x = batch_front(&inputs[0], axes[0])?;
-        let o = self.apply(&x);
-        let n = o.len();
-        Ok((o, vec![Some(0); n]))
-    }
+    front_vmap!(self, x => self.apply(&x));
     common_impl!();
 }
 
@@ -544,16 +554,7 @@ impl Primitive for Svd {
         }
         Ok(vec![du, ds, mt(&dv)?])
     }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let x = batch_front(&inputs[0], axes[0])?;
-        let o = self.apply(&x);
-        let n = o.len();
-        Ok((o, vec![Some(0); n]))
-    }
+    front_vmap!(self, x => self.apply(&x));
     common_impl!();
 }
 
@@ -679,14 +680,7 @@ impl Primitive for Qrf {
         };
         Ok(vec![dq, dr])
     }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let x = batch_front(&inputs[0], axes[0])?;
-        Ok((Qrf::apply(&x), vec![Some(0), Some(0)]))
-    }
+    front_vmap!(self, x => Qrf::apply(&x));
     common_impl!();
 }
 
@@ -737,30 +731,8 @@ impl Primitive for Luf {
             ])
         })
     }
-    fn vjp(
-        &self,
-        _primals: &[Array],
-        _cotangents: &[Array],
-        _argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        Err(Error::Unsupported(
-            "[LUF] the LU factorization has no vjp (as in MLX)".into(),
-        ))
-    }
-    fn jvp(&self, _p: &[Array], _t: &[Array], _a: &[usize]) -> Result<Vec<Array>> {
-        Err(Error::Unsupported(
-            "[LUF] the LU factorization has no jvp (as in MLX)".into(),
-        ))
-    }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let x = batch_front(&inputs[0], axes[0])?;
-        Ok((Luf::apply(&x), vec![Some(0); 3]))
-    }
+    no_derivatives!("[LUF] the LU factorization");
+    front_vmap!(self, x => Luf::apply(&x));
     common_impl!();
 }
 
@@ -801,31 +773,7 @@ impl Primitive for Eig {
             Ok(o)
         })
     }
-    fn vjp(
-        &self,
-        _primals: &[Array],
-        _cotangents: &[Array],
-        _argnums: &[usize],
-        _outputs: &[Array],
-    ) -> Result<Vec<Array>> {
-        Err(Error::Unsupported(
-            "[Eig] the general eigendecomposition has no vjp (as in MLX)".into(),
-        ))
-    }
-    fn jvp(&self, _p: &[Array], _t: &[Array], _a: &[usize]) -> Result<Vec<Array>> {
-        Err(Error::Unsupported(
-            "[Eig] the general eigendecomposition has no jvp (as in MLX)".into(),
-        ))
-    }
-    fn vmap(
-        &self,
-        inputs: &[Array],
-        axes: &[Option<usize>],
-    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
-        let x = batch_front(&inputs[0], axes[0])?;
-        let o = self.apply(&x);
-        let n = o.len();
-        Ok((o, vec![Some(0); n]))
-    }
+    no_derivatives!("[Eig] the general eigendecomposition");
+    front_vmap!(self, x => self.apply(&x));
     common_impl!();
 }
