@@ -88,9 +88,16 @@ fn is_available(backend: &str) -> PyResult<bool> {
 
 /// Initialise the communication backend and return the world group. Without a usable
 /// backend the result is the size-1 singleton group, or a `RuntimeError` when `strict`.
+/// `all_gather_factory` (used by MLX's `jaccl` backend only) is accepted and ignored.
 #[pyfunction]
-#[pyo3(signature = (strict=false, backend="any"))]
-fn init(py: Python<'_>, strict: bool, backend: &str) -> PyResult<PyGroup> {
+#[pyo3(signature = (strict=false, backend="any", *, all_gather_factory=None))]
+fn init(
+    py: Python<'_>,
+    strict: bool,
+    backend: &str,
+    all_gather_factory: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyGroup> {
+    let _ = all_gather_factory;
     check_backend_name(backend)?;
     if FOREIGN_BACKENDS.contains(&backend) {
         if strict {
