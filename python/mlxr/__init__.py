@@ -12,8 +12,9 @@ import sys
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ["core", "core.random", "core.cuda", "core.metal", "nn", "nn.init", "nn.losses",
-               "nn.utils", "nn.layers", "optimizers", "utils"]
+_SUBMODULES = ["core", "core.random", "core.distributed", "core.cuda", "core.metal", "nn",
+               "nn.init", "nn.losses", "nn.utils", "nn.layers", "nn.layers.distributed",
+               "optimizers", "utils"]
 
 
 def alias_mlx():

@@ -261,3 +261,70 @@ fn adafactor_matches_mlx() {
     )
     .is_err());
 }
+
+/// Muon on 1-D (plain momentum), 2-D wide and tall (Newton-Schulz on the wide orientation,
+/// learning rate scaled for tall matrices) and 3-D parameters (flattened to 2-D).
+#[test]
+fn muon_matches_mlx() {
+    let mut p0 = params();
+    p0.insert("k", rand(&[2, 3, 4], -1.0, 1.0, 3).into())
+        .unwrap();
+    p0.insert("t", rand(&[5, 3], -1.0, 1.0, 4).into()).unwrap();
+    let cases: Vec<(&str, Muon)> = vec![
+        ("optim.Muon(0.02)", Muon::with_lr(0.02).unwrap()),
+        (
+            "optim.Muon(0.05, momentum=0.9, weight_decay=0.0, nesterov=False, ns_steps=3)",
+            Muon::new(0.05, 0.9, 0.0, false, 3).unwrap(),
+        ),
+        (
+            "optim.Muon(optim.cosine_decay(0.1, 6, 0.01), weight_decay=0.1)",
+            Muon::new(cosine_decay(0.1, 6, 0.01).unwrap(), 0.95, 0.1, true, 5).unwrap(),
+        ),
+    ];
+    let names = ["w", "layer.b", "k", "t"];
+    let inputs: Vec<(String, Array)> = names
+        .iter()
+        .map(|n| {
+            let a = p0.get_path(n).unwrap().as_array().unwrap().clone();
+            (n.replace("layer.", ""), a)
+        })
+        .collect();
+    let refs: Vec<(&str, &Array)> = inputs.iter().map(|(n, a)| (n.as_str(), a)).collect();
+    for (py, mut opt) in cases {
+        let mut p = p0.clone();
+        for t in 0..10 {
+            let g = grads(&p, t).unwrap();
+            p = opt.apply_gradients(&g, &p).unwrap();
+            let mut all: Vec<Array> = tree_flatten(&p).into_iter().map(|(_, a)| a).collect();
+            all.extend(opt.state_arrays());
+            mlxr::eval(&all).unwrap();
+        }
+        let want = mlx(
+            &format!(
+                "opt = {py}\np = {{'w': w, 'layer': {{'b': b}}, 'k': k, 't': t}}\n\
+                 from mlx.utils import tree_map\n\
+                 for s in range(10):\n    g = tree_map(lambda a: mx.sin(a * (s + 1)) + 0.1, p)\n    p = opt.apply_gradients(g, p)\n    mx.eval(p, opt.state)\n\
+                 out = [p['w'], p['layer']['b'], p['k'], p['t'], opt.state['k']['v']]"
+            ),
+            &refs,
+            None,
+        );
+        for (i, path) in names.iter().enumerate() {
+            close(
+                p.get_path(path).unwrap().as_array().unwrap(),
+                &want[i],
+                1e-4,
+                2e-5,
+                &format!("{py}: {path}"),
+            );
+        }
+        let st = opt.state().unwrap();
+        close(
+            st.get_path("k.v").unwrap().as_array().unwrap(),
+            &want[4],
+            1e-4,
+            2e-5,
+            &format!("{py}: state k.v"),
+        );
+    }
+}

@@ -354,7 +354,11 @@ fn numpy_to_array_dtype(obj: &Bound<PyAny>, dtype: Option<Dtype>) -> PyResult<Ar
                 .unwrap_or_default()
         ))
     })?;
-    let x = np.call_method1("ascontiguousarray", (obj,))?;
+    // `ascontiguousarray` makes 0-d inputs (NumPy scalars, `np.array(2.5)`) 1-d, so the
+    // shape is read from `asarray`.
+    let arr = np.call_method1("asarray", (obj,))?;
+    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+    let x = np.call_method1("ascontiguousarray", (&arr,))?;
     let dt = x.getattr("dtype")?;
     let kind: String = dt.getattr("kind")?.extract()?;
     if kind == "O" || kind == "U" || kind == "S" {
@@ -376,7 +380,6 @@ fn numpy_to_array_dtype(obj: &Bound<PyAny>, dtype: Option<Dtype>) -> PyResult<Ar
     } else {
         x.call_method1("astype", (dt.call_method1("newbyteorder", ("=",))?,))?
     };
-    let shape: Vec<usize> = x.getattr("shape")?.extract()?;
     let bytes: Vec<u8> = x.call_method0("tobytes")?.extract()?;
     let a = Array::from_bytes(&bytes, &shape, src).py()?;
     let target = dtype.unwrap_or(if src == Dtype::Float64 {

@@ -6,6 +6,7 @@ mod array;
 mod buffer;
 mod convert;
 mod device;
+mod distributed;
 mod io;
 mod linalg_fft;
 mod ops;
@@ -36,6 +37,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     io::register(m)?;
     linalg_fft::register(m)?;
     random::register(m)?;
+    distributed::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

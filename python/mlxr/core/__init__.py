@@ -27,6 +27,7 @@ from . import cuda, metal, fast, linalg, fft  # noqa: F401
 import importlib as _importlib
 
 random = _importlib.import_module(".random", __name__)
+distributed = _importlib.import_module(".distributed", __name__)
 from . import _methods  # noqa: F401  (attaches array methods)
 
 __version__ = _core.__version__

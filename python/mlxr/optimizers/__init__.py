@@ -4,7 +4,7 @@
 from .optimizers import *  # noqa: F401,F403
 from .optimizers import (  # noqa: F401
     Optimizer, SGD, RMSprop, Adagrad, AdaDelta, Adam, AdamW, Adamax, Lion, Adafactor,
-    MultiOptimizer, clip_grad_norm,
+    Muon, MultiOptimizer, clip_grad_norm,
 )
 from .schedulers import (  # noqa: F401
     cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay,

@@ -5,7 +5,10 @@ step to a model's parameters."""
 import math
 
 import mlxr.core as mx
-from mlxr.utils import tree_map, tree_merge  # noqa: F401
+from mlxr.nn import Module  # noqa: F401
+from mlxr.utils import (  # noqa: F401
+    tree_flatten, tree_map, tree_merge, tree_reduce, tree_unflatten,
+)
 
 
 class Optimizer:
@@ -301,6 +304,63 @@ class Lion(Optimizer):
         if self.weight_decay > 0:
             parameter = (1 - lr * self.weight_decay) * parameter
         return parameter - lr * mx.sign(c)
+
+
+class Muon(Optimizer):
+    """Muon (MomentUm Orthogonalized by Newton-Schulz): SGD momentum (Nesterov by
+    default) whose update, for parameters with two or more axes, is flattened to
+    ``(shape[0], -1)`` and replaced by an approximately orthogonal matrix from a quintic
+    Newton-Schulz iteration; the learning rate of such a parameter is scaled by
+    ``sqrt(max(1, shape[-2] / shape[-1]))``. 0-d and 1-d parameters take the plain
+    momentum update (MLX advises another optimizer for them, e.g. ``AdamW``)."""
+
+    def __init__(self, learning_rate, momentum=0.95, weight_decay=0.01, nesterov=True,
+                 ns_steps=5):
+        super().__init__()
+        self._maybe_schedule("learning_rate", learning_rate)
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.nesterov = nesterov
+        self.ns_steps = ns_steps
+
+    def init_single(self, parameter, state):
+        state["v"] = mx.zeros_like(parameter)
+
+    @staticmethod
+    def _newton_schulz5(x, steps):
+        """``U V^T`` of the 2-d ``x = U S V^T``, approximately: ``x`` scaled to unit
+        Frobenius norm, then ``steps`` iterations ``X <- a X + (b A + c A A) X`` with
+        ``A = X X^T``, on the wide orientation."""
+        if x.ndim != 2:
+            raise ValueError(
+                f"Expected a 2D array for Newton-Schulz iteration, got shape {x.shape} instead.")
+        a, b, c = 3.4445, -4.7750, 2.0315
+        tall = x.shape[0] > x.shape[1]
+        if tall:
+            x = x.T
+        x = x / (mx.sqrt(mx.sum(mx.square(x), keepdims=True)) + 1e-7)
+        for _ in range(steps):
+            gram = x @ x.T
+            poly = mx.addmm(b * gram, gram, gram, alpha=c, beta=1.0)
+            x = mx.addmm(a * x, poly, x, alpha=1.0, beta=1.0)
+        return x.T if tall else x
+
+    def apply_single(self, gradient, parameter, state):
+        if self.weight_decay != 0:
+            gradient = gradient + self.weight_decay * parameter
+        v = self.momentum * state["v"] + (1 - self.momentum) * gradient
+        state["v"] = v
+        if self.nesterov:
+            update = gradient * (1 - self.momentum) + v * self.momentum
+        else:
+            update = v
+        lr = self.learning_rate.astype(gradient.dtype)
+        if update.ndim >= 2:
+            shape = update.shape
+            flat = update.reshape(shape[0], -1) if update.ndim > 2 else update
+            update = self._newton_schulz5(flat, self.ns_steps).reshape(shape)
+            lr = lr * max(1.0, shape[-2] / shape[-1]) ** 0.5
+        return parameter - lr * update
 
 
 def clip_grad_norm(grads, max_norm):

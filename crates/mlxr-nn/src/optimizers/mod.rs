@@ -18,12 +18,14 @@ macro_rules! rule_base {
 pub mod adafactor;
 pub mod adam;
 pub mod adaptive;
+pub mod muon;
 pub mod schedules;
 pub mod sgd;
 
 pub use adafactor::Adafactor;
 pub use adam::{Adam, AdamW, Adamax, Lion};
 pub use adaptive::{AdaDelta, Adagrad, RMSprop};
+pub use muon::Muon;
 pub use schedules::{
     cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay, Schedule,
 };

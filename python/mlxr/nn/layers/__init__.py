@@ -19,3 +19,7 @@ from .transformer_layers import (  # noqa: F401
     TransformerEncoderLayer,
 )
 from .upsample import ALiBi, Upsample  # noqa: F401
+from . import distributed  # noqa: F401
+from .distributed import (  # noqa: F401
+    AllToShardedLinear, ShardedToAllLinear, shard_inplace, shard_linear,
+)
