@@ -96,7 +96,7 @@ pub fn sum_gradients(x: &Array, group: &Group) -> Result<Array> {
 }
 
 fn shard_dims(dims: usize, n: usize, what: &str, layer: &str) -> Result<usize> {
-    if dims % n != 0 {
+    if !dims.is_multiple_of(n) {
         return Err(Error::Shape(format!(
             "{layer}: {what} {dims} is not divisible by the group size {n}"
         )));
