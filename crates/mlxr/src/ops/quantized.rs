@@ -147,7 +147,7 @@ pub fn quantize(
         )));
     }
     let g = group_size.unwrap_or(mode.defaults().0);
-    if g == 0 || w.shape()[w.ndim() - 1] % g != 0 {
+    if g == 0 || !w.shape()[w.ndim() - 1].is_multiple_of(g) {
         return Err(Error::Shape(format!(
             "[quantize] The last dimension of the matrix needs to be divisible by the \
              quantization group size {g}. However the provided  matrix has shape {}",

@@ -119,7 +119,8 @@ fn affine_quantize_in<A: Acc>(
     let mut q = vec![0u32; rows * kp];
     let mut scales = vec![A::zero(); rows * groups];
     let mut biases = vec![A::zero(); rows * groups];
-    let body = |(((row, qrow), srow), brow): (((&[A], &mut [u32]), &mut [A]), &mut [A])| {
+    type Item<'a, A> = (((&'a [A], &'a mut [u32]), &'a mut [A]), &'a mut [A]);
+    let body = |(((row, qrow), srow), brow): Item<'_, A>| {
         let mut vals = vec![0u32; k];
         for g in 0..groups {
             let grp = &row[g * group_size..(g + 1) * group_size];
