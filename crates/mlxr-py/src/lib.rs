@@ -9,6 +9,7 @@ mod device;
 mod io;
 mod linalg_fft;
 mod ops;
+mod quantized;
 mod random;
 mod transforms;
 
@@ -32,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     device::register(m)?;
     ops::register(m)?;
+    quantized::register(m)?;
     transforms::register(m)?;
     io::register(m)?;
     linalg_fft::register(m)?;

@@ -19,3 +19,4 @@ from .transformer_layers import (  # noqa: F401
     TransformerEncoderLayer,
 )
 from .upsample import ALiBi, Upsample  # noqa: F401
+from .quantized import QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
