@@ -205,7 +205,8 @@ fn check_packed<'a>(
 }
 
 /// Dequantize packed `w` with its `scales` and `biases`: `scale * q + bias` per element.
-/// The output dtype is `dtype`, else the common type of the scales and biases.
+/// The values are computed in the common type of the scales and biases, then cast to
+/// `dtype` when given.
 pub fn dequantize(
     w: &Array,
     scales: &Array,
@@ -244,13 +245,15 @@ pub fn dequantize(
             "[dequantize] The output type must be floating point (got {out_dt})."
         )));
     }
+    // Computed in the scales' type, then cast (as MLX).
     let p = Dequantize {
         group_size: g,
         bits: bt,
         mode,
-        dtype: out_dt,
+        dtype: sdt,
     };
-    Ok(p.node(w.clone(), astype(scales, sdt)?, astype(b, sdt)?))
+    let out = p.node(w.clone(), astype(scales, sdt)?, astype(b, sdt)?);
+    astype(&out, out_dt)
 }
 
 /// The product of `x` with the quantized matrix `w`: `x @ dequantize(w).T` when
