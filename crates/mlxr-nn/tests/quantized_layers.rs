@@ -38,7 +38,7 @@ fn quantized_linear_matches_dequantized_linear() {
     .unwrap();
     let x = random::normal(&[2, 5, 128], Dtype::Float32, 0.0, 1.0, None).unwrap();
     let want = ops::add(
-        &ops::matmul(&x, &ops::transpose(&w).unwrap()).unwrap(),
+        ops::matmul(&x, &ops::transpose(&w).unwrap()).unwrap(),
         &l.bias.as_ref().unwrap().value,
     )
     .unwrap();
