@@ -10,6 +10,7 @@ mod distributed;
 mod io;
 mod linalg_fft;
 mod ops;
+mod quantized;
 mod random;
 mod transforms;
 
@@ -33,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     device::register(m)?;
     ops::register(m)?;
+    quantized::register(m)?;
     transforms::register(m)?;
     io::register(m)?;
     linalg_fft::register(m)?;

@@ -11,6 +11,7 @@ pub mod linear;
 pub mod normalization;
 pub mod pooling;
 pub mod positional;
+pub mod quantized;
 pub mod recurrent;
 pub mod transformer;
 pub mod upsample;
@@ -24,6 +25,7 @@ pub use linear::{Bilinear, Identity, Linear};
 pub use normalization::{BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RMSNorm, RunningStat};
 pub use pooling::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use quantized::{QuantizedEmbedding, QuantizedLinear};
 pub use recurrent::{GRU, LSTM, RNN};
 pub use transformer::{
     Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,

@@ -9,6 +9,7 @@ pub mod fft;
 pub mod indexing;
 pub mod linalg;
 pub mod matmul;
+pub mod quantized;
 pub mod random;
 pub mod reduce;
 pub mod scan;
@@ -31,6 +32,7 @@ pub fn all_names() -> Vec<&'static str> {
         indexing::NAMES,
         linalg::NAMES,
         matmul::NAMES,
+        quantized::NAMES,
         random::NAMES,
         reduce::NAMES,
         scan::NAMES,

@@ -39,6 +39,7 @@ mod indexing;
 mod io;
 mod linalg;
 mod matmul;
+mod quantized;
 mod random;
 mod reduce;
 mod rules_elementwise;

@@ -10,9 +10,11 @@ fn every_primitive_has_checked_rules() {
     crate::rules_structural::run_grad();
     crate::fft::run_grad();
     crate::linalg::run_grad();
+    crate::quantized::run_grad();
     crate::rules_elementwise::run_vmap();
     crate::fft::run_vmap();
     crate::linalg::run_vmap();
+    crate::quantized::run_vmap();
     crate::rules_structural::run_vmap();
     let all = mlxr::primitives::all_names();
     let grad = GRAD_CHECKED.lock().unwrap().clone();

@@ -23,3 +23,4 @@ from . import distributed  # noqa: F401
 from .distributed import (  # noqa: F401
     AllToShardedLinear, ShardedToAllLinear, shard_inplace, shard_linear,
 )
+from .quantized import QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401

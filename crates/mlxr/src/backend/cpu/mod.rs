@@ -10,6 +10,7 @@ pub mod fft;
 pub mod indexing;
 pub mod linalg;
 pub mod matmul;
+pub mod quantized;
 pub mod random;
 pub mod reduce;
 pub mod scan;

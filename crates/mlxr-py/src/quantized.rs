@@ -1,0 +1,148 @@
+//! `quantize`, `dequantize`, `quantized_matmul` and `gather_qmm` of `mlxr.core` with MLX's
+//! Python signatures and defaults (`group_size`/`bits` from the mode, `mode="affine"`,
+//! `transpose=True`), over `mlxr::ops::quantized`.
+
+use crate::array::PyArray;
+use crate::convert::{ArrayLike, IntoPyResult, PyDtype};
+use crate::device::on;
+use mlxr::ops::{self, QuantizationMode};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+type S<'a> = Option<&'a Bound<'a, PyAny>>;
+
+/// The mode from its name; `global_scale` (nvfp4 only in MLX) is not supported.
+fn mode_of(mode: &str, global_scale: Option<&Bound<PyAny>>) -> PyResult<QuantizationMode> {
+    if global_scale.is_some_and(|g| !g.is_none()) {
+        return Err(PyValueError::new_err(
+            "global_scale is only used by the 'nvfp4' mode, which mlxr does not implement yet.",
+        ));
+    }
+    mode.parse::<QuantizationMode>().py()
+}
+
+/// Quantize `w`: `[w_q, scales, biases]` (affine) or `[w_q, scales]`.
+#[pyfunction]
+#[pyo3(signature = (w, /, group_size=None, bits=None, mode="affine", *, global_scale=None, stream=None))]
+fn quantize(
+    w: ArrayLike,
+    group_size: Option<usize>,
+    bits: Option<u32>,
+    mode: &str,
+    global_scale: S,
+    stream: S,
+) -> PyResult<Vec<PyArray>> {
+    let m = mode_of(mode, global_scale)?;
+    let (q, s, b) = on(stream, || ops::quantize(&w.0, group_size, bits, m))?;
+    let mut v = vec![PyArray::from(q), PyArray::from(s)];
+    v.extend(b.map(PyArray::from));
+    Ok(v)
+}
+
+/// Dequantize `w` with its scales (and biases).
+#[pyfunction]
+#[pyo3(signature = (w, /, scales, biases=None, group_size=None, bits=None, mode="affine", global_scale=None, dtype=None, *, stream=None))]
+#[allow(clippy::too_many_arguments)]
+fn dequantize(
+    w: ArrayLike,
+    scales: ArrayLike,
+    biases: Option<ArrayLike>,
+    group_size: Option<usize>,
+    bits: Option<u32>,
+    mode: &str,
+    global_scale: S,
+    dtype: Option<PyDtype>,
+    stream: S,
+) -> PyResult<PyArray> {
+    let m = mode_of(mode, global_scale)?;
+    let r = on(stream, || {
+        ops::dequantize(
+            &w.0,
+            &scales.0,
+            biases.as_ref().map(|b| &b.0),
+            group_size,
+            bits,
+            m,
+            dtype.map(|d| d.0),
+        )
+    })?;
+    Ok(r.into())
+}
+
+/// `x @ dequantize(w).T` (`transpose`) or `x @ dequantize(w)`, fused.
+#[pyfunction]
+#[pyo3(signature = (x, w, /, scales, biases=None, transpose=true, group_size=None, bits=None, mode="affine", *, stream=None))]
+#[allow(clippy::too_many_arguments)]
+fn quantized_matmul(
+    x: ArrayLike,
+    w: ArrayLike,
+    scales: ArrayLike,
+    biases: Option<ArrayLike>,
+    transpose: bool,
+    group_size: Option<usize>,
+    bits: Option<u32>,
+    mode: &str,
+    stream: S,
+) -> PyResult<PyArray> {
+    let m = mode_of(mode, None)?;
+    let r = on(stream, || {
+        ops::quantized_matmul(
+            &x.0,
+            &w.0,
+            &scales.0,
+            biases.as_ref().map(|b| &b.0),
+            transpose,
+            group_size,
+            bits,
+            m,
+        )
+    })?;
+    Ok(r.into())
+}
+
+/// Quantized matrix product with matrix-level gather.
+#[pyfunction]
+#[pyo3(signature = (x, w, /, scales, biases=None, lhs_indices=None, rhs_indices=None, transpose=true, group_size=None, bits=None, mode="affine", global_scale=None, *, sorted_indices=false, stream=None))]
+#[allow(clippy::too_many_arguments)]
+fn gather_qmm(
+    x: ArrayLike,
+    w: ArrayLike,
+    scales: ArrayLike,
+    biases: Option<ArrayLike>,
+    lhs_indices: Option<ArrayLike>,
+    rhs_indices: Option<ArrayLike>,
+    transpose: bool,
+    group_size: Option<usize>,
+    bits: Option<u32>,
+    mode: &str,
+    global_scale: S,
+    sorted_indices: bool,
+    stream: S,
+) -> PyResult<PyArray> {
+    let _ = sorted_indices; // a performance hint only
+    let m = mode_of(mode, global_scale)?;
+    let r = on(stream, || {
+        ops::gather_qmm(
+            &x.0,
+            &w.0,
+            &scales.0,
+            biases.as_ref().map(|b| &b.0),
+            lhs_indices.as_ref().map(|b| &b.0),
+            rhs_indices.as_ref().map(|b| &b.0),
+            transpose,
+            group_size,
+            bits,
+            m,
+        )
+    })?;
+    Ok(r.into())
+}
+
+/// Add this file's functions to `mlxr.core`.
+pub fn register(m: &Bound<PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(quantize, m)?)?;
+    m.add_function(wrap_pyfunction!(dequantize, m)?)?;
+    m.add_function(wrap_pyfunction!(quantized_matmul, m)?)?;
+    m.add_function(wrap_pyfunction!(gather_qmm, m)?)?;
+    Ok(())
+}
