@@ -14,7 +14,6 @@ mod composite;
 mod conv;
 mod core;
 mod creation;
-mod distributed;
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
@@ -33,6 +32,7 @@ mod cuda_scan;
 mod cuda_shape;
 #[cfg(feature = "cuda")]
 mod cuda_sort;
+mod distributed;
 mod einsum;
 mod fft;
 mod indexing;

@@ -311,7 +311,9 @@ pub fn load_nccl() -> Result<String> {
         let r = preload("libnccl.so.2", &[])?;
         // SAFETY: only probes dlopen.
         if !unsafe { cudarc::nccl::sys::is_culib_present() } {
-            return Err(format!("libnccl was loaded from {r} but cudarc cannot open it"));
+            return Err(format!(
+                "libnccl was loaded from {r} but cudarc cannot open it"
+            ));
         }
         Ok(r)
     })
