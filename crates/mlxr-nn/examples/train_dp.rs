@@ -145,7 +145,7 @@ fn loss_fn(m: &Lm, a: &[Array]) -> Result<Vec<Array>> {
 pub fn run(args: &Args) -> Result<Trained> {
     let group = distributed::init(false, "any")?;
     let (rank, size) = (group.rank(), group.size());
-    if args.batch % size != 0 || args.batch == 0 {
+    if !args.batch.is_multiple_of(size) || args.batch == 0 {
         return Err(mlxr::Error::InvalidArgument(format!(
             "train_dp: the batch {} is not a positive multiple of the {size} processes",
             args.batch
