@@ -74,10 +74,16 @@ fn run_size(
         let dt = start.elapsed().as_secs_f64();
         if i >= warmup {
             times.push(dt);
+        } else if i + 1 == warmup {
+            // Profile (MLXR_PROFILE=1) the timed steps only.
+            mlxr::gpu_profile_report(0)?;
         }
         last_loss = loss[0].item::<f32>()?;
     }
     times.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    if let Some(r) = mlxr::gpu_profile_report(30)? {
+        eprintln!("size {size}, {steps} steps:\n{r}");
+    }
     Ok((model.num_parameters(), times[times.len() / 2], last_loss))
 }
 

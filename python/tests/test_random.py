@@ -21,14 +21,18 @@ CASES = {
     "laplace": lambda m, k: m.random.laplace((4,), key=k),
     "categorical": lambda m, k: m.random.categorical(m.log(m.array([[0.1, 0.6, 0.3]])), num_samples=5, key=k),
     "permutation": lambda m, k: m.random.permutation(10, key=k),
+    # One distribution: MLX samples by inverse CDF; several: the Gumbel trick.
+    "categorical_1d_shape": lambda m, k: m.random.categorical(m.array([0.5, -1.0, 2.0, 0.0]), shape=(6,), key=k),
+    "categorical_column": lambda m, k: m.random.categorical(m.array([[0.5], [-1.0], [2.0]]), axis=0, key=k),
+    "categorical_f16": lambda m, k: m.random.categorical(m.array([[0.1, 0.2, -0.3, 1.5]], dtype=m.float16), num_samples=7, key=k),
+    "categorical_masked": lambda m, k: m.random.categorical(m.array([0.0, -float("inf"), 1.0, -float("inf")]), shape=(2, 5), key=k),
+    "categorical_batch": lambda m, k: m.random.categorical(m.array([[0.1, 0.6, 0.3], [1.0, 0.0, -1.0]]), num_samples=4, key=k),
+    "categorical_scalar": lambda m, k: m.random.categorical(m.array([0.1, 0.6, 0.3]), key=k),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_random_matches_mlx(name, mlx):
-    if name == "categorical":
-        pytest.xfail("mlxr's categorical with num_samples > 1 draws other samples than MLX 0.32 "
-                     "(a core issue: mlxr::random::categorical_samples)")
     ours = CASES[name](mx, mx.random.key(3))
     ref = CASES[name](mlx, mlx.random.key(3))
     assert_same(ours, ref, rtol=1e-5, atol=1e-6)

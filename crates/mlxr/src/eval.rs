@@ -161,6 +161,23 @@ fn run_primitive(
     cuda::prepare_inputs(stream, inputs)?;
     match stream.device.kind {
         DeviceType::Cpu => prim.eval_cpu(inputs, outputs),
+        DeviceType::Gpu if cuda::profile::enabled() => {
+            let (_, st) = cuda::resolve(stream)?;
+            let span = cuda::profile::begin(st)?;
+            prim.eval_gpu(inputs, outputs)?;
+            let name = prim.name();
+            let key = format!(
+                "{name} {} {:?}{}",
+                outputs[0].dtype(),
+                outputs[0].shape(),
+                inputs
+                    .iter()
+                    .map(|x| format!(" <- {:?}", x.shape()))
+                    .collect::<String>()
+            );
+            cuda::profile::end(span, st, name, key)?;
+            cuda::finish_inputs(stream, inputs)
+        }
         DeviceType::Gpu => {
             prim.eval_gpu(inputs, outputs)?;
             cuda::finish_inputs(stream, inputs)
@@ -180,4 +197,20 @@ pub fn synchronize() -> Result<()> {
         crate::backend::cuda::synchronize(crate::device::default_stream(gpu))?;
     }
     Ok(())
+}
+
+/// The GPU profile gathered since the last call when `MLXR_PROFILE=1` is set: GPU time
+/// and host (queueing) time per primitive and per primitive/dtype/shape, the `rows`
+/// heaviest of each (see `backend/cuda/profile.rs`). None when profiling is off or
+/// without the `cuda` feature.
+pub fn gpu_profile_report(rows: usize) -> Result<Option<String>> {
+    #[cfg(feature = "cuda")]
+    {
+        crate::backend::cuda::profile::report(rows)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = rows;
+        Ok(None)
+    }
 }

@@ -38,7 +38,7 @@ pub use device::{
 };
 pub use dtype::{promote_types, Dtype, DtypeCategory, Element};
 pub use error::{Error, Result};
-pub use eval::{async_eval, eval, synchronize};
+pub use eval::{async_eval, eval, gpu_profile_report, synchronize};
 pub use num_complex::Complex32;
 pub use primitive::Primitive;
 pub use transforms::{

@@ -447,6 +447,12 @@ fn categorical_impl(
     shape: &[usize],
     key: Option<&Array>,
 ) -> Result<Array> {
+    // MLX 0.32 samples a single distribution (every axis but `axis` of size 1) into a
+    // non-scalar output by inverse CDF, and every other case with the Gumbel trick.
+    let n = logits.shape()[axis];
+    if n > 0 && logits.size() == n && !shape.is_empty() {
+        return categorical_cdf(logits, n, shape, key);
+    }
     // Gumbel noise with the category axis inserted where it lands in the broadcast.
     let offset = axis + shape.len() + 1 - logits.ndim();
     let mut gshape = shape.to_vec();
@@ -467,6 +473,31 @@ fn categorical_impl(
         vec![g, lb],
         stream(),
     ))
+}
+
+/// Samples of one categorical distribution (`logits` holds its `n` logits) by inverse
+/// CDF, as MLX 0.32 draws them: `p = exp(l - max l)` (a one-hot of the maximum when the
+/// maximum is infinite), `u ~ U[0, 1)` of `shape`, and the sample is the first index whose
+/// cumulative sum exceeds `u * Σp` (clamped to `n - 1` against rounding).
+fn categorical_cdf(
+    logits: &Array,
+    n: usize,
+    shape: &[usize],
+    key: Option<&Array>,
+) -> Result<Array> {
+    let l = ops::reshape_to(logits, &[n])?;
+    let m = ops::max(&l, None, false)?;
+    let infinite = ops::logical_or(
+        ops::equal(&m, f32::NEG_INFINITY)?,
+        ops::equal(&m, f32::INFINITY)?,
+    )?;
+    let top = ops::astype(&ops::equal(&l, &m)?, l.dtype())?;
+    let p = ops::where_(&infinite, &top, &ops::exp(&ops::subtract(&l, &m)?)?)?;
+    let cdf = ops::cumsum(&p, Some(0), false, true)?;
+    let total = ops::sum(&p, None, false)?;
+    let u = uniform(0.0f32, 1.0f32, shape, Dtype::Float32, key)?;
+    let idx = ops::searchsorted(&cdf, &ops::multiply(&u, &total)?, "right")?;
+    ops::minimum(&idx, (n - 1) as u32)
 }
 
 /// A random permutation of `0..n` (uint32 — MLX's `argsort` of random bits).

@@ -241,9 +241,9 @@ fn unary_ops_special_values_match_the_cpu() {
             let im =
                 ops::transpose_axes(&ops::reshape(&specials(), &[8, 2]).unwrap(), &[1, 0]).unwrap();
             let z = ops::add(
-                &re.astype(Dtype::Complex64).unwrap(),
-                &ops::multiply(
-                    &im.astype(Dtype::Complex64).unwrap(),
+                re.astype(Dtype::Complex64).unwrap(),
+                ops::multiply(
+                    im.astype(Dtype::Complex64).unwrap(),
                     mlxr::Complex32::new(0.0, 1.0),
                 )
                 .unwrap(),
@@ -283,8 +283,11 @@ fn arctan2(a: &Array, b: &Array) -> mlxr::Result<Array> {
     ))
 }
 
+/// A value range (lo, hi).
+type Range = (f64, f64);
+
 /// (name, op, x range, y range).
-fn binary_ops() -> Vec<(&'static str, BinaryFn, (f64, f64), (f64, f64))> {
+fn binary_ops() -> Vec<(&'static str, BinaryFn, Range, Range)> {
     let r = (-20.0, 20.0);
     vec![
         ("add", |a, b| ops::add(a, b), r, r),

@@ -143,6 +143,42 @@ fn run_case(c: &Case) -> Option<Array> {
                 random::categorical(&l, ax, k).unwrap()
             }
         }
+        "categorical_single" => {
+            let step = 4.0f64 / 23.0;
+            let row: Vec<f32> = (0..24)
+                .map(|i| {
+                    if i == 23 {
+                        2.0
+                    } else {
+                        (i as f64 * step - 2.0) as f32
+                    }
+                })
+                .collect();
+            let r = Array::from_slice(&row, &[24]).unwrap();
+            match c.get("variant") {
+                "flat_shape" => random::categorical_shape(&r, -1, &[7], k).unwrap(),
+                "row_samples" => {
+                    let l = r.reshape(&[1, 24]).unwrap();
+                    random::categorical_samples(&l, -1, 9, k).unwrap()
+                }
+                "column" => {
+                    let l = r.reshape(&[24, 1]).unwrap();
+                    random::categorical(&l, 0, k).unwrap()
+                }
+                "row_samples_f16" => {
+                    let l = r.reshape(&[1, 24]).unwrap().astype(Dtype::Float16).unwrap();
+                    random::categorical_samples(&l, -1, 5, k).unwrap()
+                }
+                "masked" => {
+                    let mut m = row[..6].to_vec();
+                    m[1] = f32::NEG_INFINITY;
+                    m[4] = f32::NEG_INFINITY;
+                    let l = Array::from_slice(&m, &[6]).unwrap();
+                    random::categorical_shape(&l, -1, &[3, 4], k).unwrap()
+                }
+                v => panic!("unknown categorical_single variant {v}"),
+            }
+        }
         "uniform_arr" | "truncated_normal_arr" | "randint_arr" | "bernoulli_arr" => {
             let lo = Array::from_slice(&[-1.0f32, 0.0, 2.0], &[3]).unwrap();
             let hi = Array::from_slice(&[1.0f32, 5.0], &[2, 1]).unwrap();

@@ -66,7 +66,7 @@ fn kname(kernel: &str, functor: &str, types: &[Dtype], idx: &str) -> String {
 impl UnaryOp {
     /// The kernel names of one (input, output) pair and index type: every variant.
     pub fn names(&self, a: Dtype, out: Dtype, idx: &str) -> Vec<String> {
-        ["unary_v", "unary_g"]
+        ["unary_v", "unary_g", "unary_gv"]
             .iter()
             .map(|k| kname(k, self.functor, &[a, out], idx))
             .collect()
@@ -97,10 +97,16 @@ impl UnaryOp {
 impl BinaryOp {
     /// The kernel names of one (a, b, out) triple and index type: every variant.
     pub fn names(&self, a: Dtype, b: Dtype, out: Dtype, idx: &str) -> Vec<String> {
-        ["binary_vv", "binary_sv", "binary_vs", "binary_g"]
-            .iter()
-            .map(|k| kname(k, self.functor, &[a, b, out], idx))
-            .collect()
+        [
+            "binary_vv",
+            "binary_sv",
+            "binary_vs",
+            "binary_g",
+            "binary_gv",
+        ]
+        .iter()
+        .map(|k| kname(k, self.functor, &[a, b, out], idx))
+        .collect()
     }
     /// Every compile group of this op.
     pub fn groups(&self) -> Vec<Group> {
@@ -271,6 +277,21 @@ impl Collapsed {
         let inner = *self.shape.last().expect("non-empty");
         self.rows() * inner.div_ceil(4)
     }
+    /// The pack width of the `_gv` kernels when they apply: every input's innermost
+    /// stride is 1, the innermost length and every outer stride are multiples of the
+    /// width (16 bytes of the widest type), and each pointer (`ptrs`: address and element
+    /// size per operand, output included) is aligned for its packs.
+    fn packs(&self, widest: usize, ptrs: &[(u64, usize)]) -> Option<usize> {
+        let n = 16 / widest.clamp(1, 16);
+        let nd = self.shape.len();
+        let ok = n > 1
+            && self.shape[nd - 1].is_multiple_of(n)
+            && self.strides[1..]
+                .iter()
+                .all(|s| s[nd - 1] == 1 && s[..nd - 1].iter().all(|&x| x % n as isize == 0))
+            && ptrs.iter().all(|&(p, size)| p % (n * size) as u64 == 0);
+        ok.then_some(n)
+    }
 }
 
 /// Whether every element of `d` (with `shape`) is the same storage slot.
@@ -360,16 +381,24 @@ pub fn unary_data(
     let c = Collapsed::new(shape, &[&x.strides], op.functor)?;
     let small = c.small();
     let idx = IDX[!small as usize];
-    let name = kname("unary_g", op.functor, &[a, out], idx);
-    let f = g.function(op.program, &name, || group(idx))?;
     let (mut xp, mut yp) = (data_ptr(x, a), data_ptr(&od, out));
+    let packs = c.packs(
+        a.size().max(out.size()),
+        &[(xp, a.size()), (yp, out.size())],
+    );
+    let (kernel, units) = match packs {
+        Some(w) => ("unary_gv", n / w),
+        None => ("unary_g", c.units()),
+    };
+    let name = kname(kernel, op.functor, &[a, out], idx);
+    let f = g.function(op.program, &name, || group(idx))?;
     let rows = c.rows();
     if small {
         let mut p = c.params::<i32, 1>();
         let mut r = rows as i32;
         g.launch(
             f,
-            c.units(),
+            units,
             stream,
             &mut [
                 ptr_arg(&mut xp),
@@ -383,7 +412,7 @@ pub fn unary_data(
         let mut r = rows as i64;
         g.launch(
             f,
-            c.units(),
+            units,
             stream,
             &mut [
                 ptr_arg(&mut xp),
@@ -466,9 +495,17 @@ pub fn binary(
     let c = Collapsed::new(shape, &[&ad.strides, &bd.strides], op.functor)?;
     let small = c.small();
     let idx = IDX[!small as usize];
-    let name = kname("binary_g", op.functor, &[ta, tb, out], idx);
-    let f = g.function(op.program, &name, || group(idx))?;
     let (mut ap, mut bp, mut yp) = (data_ptr(&ad, ta), data_ptr(&bd, tb), data_ptr(&od, out));
+    let packs = c.packs(
+        ta.size().max(tb.size()).max(out.size()),
+        &[(ap, ta.size()), (bp, tb.size()), (yp, out.size())],
+    );
+    let (kernel, units) = match packs {
+        Some(w) => ("binary_gv", n / w),
+        None => ("binary_g", c.units()),
+    };
+    let name = kname(kernel, op.functor, &[ta, tb, out], idx);
+    let f = g.function(op.program, &name, || group(idx))?;
     let rows = c.rows();
     let (mut p32, mut p64) = (c.params::<i32, 2>(), c.params::<i64, 2>());
     let (mut r32, mut r64) = (rows as i32, rows as i64);
@@ -485,7 +522,7 @@ pub fn binary(
     };
     g.launch(
         f,
-        c.units(),
+        units,
         stream,
         &mut [ptr_arg(&mut ap), ptr_arg(&mut bp), ptr_arg(&mut yp), pp, rp],
     )?;

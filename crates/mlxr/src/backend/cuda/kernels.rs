@@ -564,6 +564,20 @@ impl Gpu {
         .map_err(|e| drv(e, "cuLaunchKernel"))
     }
 
+    /// The most threads per block `f` can be launched with (its register and shared
+    /// memory use allow fewer than the device's 1024 for large kernels).
+    pub fn max_block(&self, f: Func) -> Result<usize> {
+        // SAFETY: `f` is a loaded kernel.
+        unsafe {
+            dres::function::get_function_attribute(
+                f.raw(),
+                dsys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+            )
+        }
+        .map(|v| v.max(1) as usize)
+        .map_err(|e| drv(e, "cuFuncGetAttribute"))
+    }
+
     /// Launch `f` on `grid` blocks of `block` threads with `smem` bytes of dynamic shared
     /// memory (above the default 48 KiB, the kernel is allowed more first).
     pub fn launch_grid(
@@ -581,6 +595,12 @@ impl Gpu {
         if grid > i32::MAX as usize {
             return Err(Error::Device(format!(
                 "a kernel launch of {grid} blocks exceeds the grid limit"
+            )));
+        }
+        let max = self.max_block(f)?;
+        if block > max {
+            return Err(Error::Device(format!(
+                "a kernel launch of {block} threads per block exceeds the kernel's limit of {max} (its register use)"
             )));
         }
         if smem > 48 << 10 {

@@ -72,6 +72,7 @@ fn group_names(op: ReduceOp, input: Dtype, idx: &str) -> Vec<String> {
         v.push(rname(k, op, input, acc, out, idx));
         v.push(rname(k, op, input, acc, acc, idx));
         v.push(rname(k, op, acc, acc, out, idx));
+        v.push(rname(k, op, acc, acc, acc, idx));
     }
     v.dedup();
     let mut seen = Vec::new();
@@ -252,6 +253,11 @@ fn launch_reduce(
     )
 }
 
+/// Elements each thread of a split column reduction adds in sequence.
+const COL_CHUNK: usize = 128;
+/// The most column partials the final pass adds in sequence (more take another pass).
+const COL_PASS: usize = 256;
+
 /// Reduce device data `x` (of `shape`, dtype `input`) over the sorted, distinct `axes`
 /// with `op` into fresh row-contiguous device data of the keepdims shape and dtype
 /// `out_dtype` (the op's MLX output dtype).
@@ -316,7 +322,7 @@ pub fn reduce(
         if n_out >= target {
             1
         } else {
-            (target / n_out).min(len / 128).max(1)
+            (target / n_out).min(len / COL_CHUNK).max(1)
         }
     };
     let chunk = if len == 0 { 0 } else { len.div_ceil(splits) };
@@ -368,6 +374,36 @@ pub fn reduce(
         sp,
         threads(&plan),
     )?;
+    // Column partials are [splits, n_out]: while there are more than COL_PASS of them,
+    // reduce them by chunks of COL_CHUNK into fewer (each thread adds its chunk in
+    // sequence, so short chunks keep float sums accurate: relative error ~ chunk * eps
+    // per pass instead of splits * eps).
+    let (mut scratch, mut sp, mut splits) = (scratch, sp, splits);
+    while !row && splits > COL_PASS {
+        let s2 = splits.div_ceil(COL_CHUNK);
+        let plan2 = Plan {
+            kept: vec![(n_out, 1)],
+            red: vec![(splits, n_out as isize)],
+            n_out,
+            len: splits,
+            splits: s2,
+            chunk: COL_CHUNK,
+        };
+        let next = g.alloc(&[n_out * s2], acc, stream)?;
+        let np = data_ptr(&next, acc);
+        let idx2 = IDX[!plan2.small() as usize];
+        launch_reduce(
+            g,
+            stream,
+            &rname("reduce_col", op, acc, acc, acc, idx2),
+            || group_names(op, input, idx2),
+            &plan2,
+            sp,
+            np,
+            n_out * s2,
+        )?;
+        (scratch, sp, splits) = (next, np, s2);
+    }
     // Row partials are [n_out, splits]; column partials [splits, n_out].
     let second = if row {
         Plan {

@@ -159,11 +159,19 @@ fn launch(
     let v = 16 / a.size().min(16);
     let reg = kernel == "softmax_rows"
         && len > WARP_ROW
-        && len % v == 0
+        && len.is_multiple_of(v)
         && len <= 1024 * PACKS * v
         && xp % 16 == 0
         && yp % (v * o.size()) as u64 == 0;
     let warp = len <= WARP_ROW;
+    let mut reg = reg;
+    if reg {
+        // The register-row kernel needs one block of `threads` per row: only where the
+        // compiled kernel allows that many threads (its register use decides).
+        let threads = (len / v).div_ceil(PACKS).div_ceil(32) * 32;
+        let f = g.function(&SOFTMAX, &reg_name(a, o, idx), || group_names(a, o, idx))?;
+        reg = threads <= g.max_block(f)?;
+    }
     let (name, block) = if reg {
         let threads = (len / v).div_ceil(PACKS).div_ceil(32) * 32;
         (reg_name(a, o, idx), threads.clamp(32, 1024))

@@ -4,8 +4,11 @@
 //   *_v    every operand dense with the same layout: one linear pass over the span;
 //   *_s?   (binary) one operand is a single element (all strides zero);
 //   *_g    general: N-d strided/broadcast operands, row-contiguous output. The collapsed
-//          shape and strides come by value in `Strided`; each thread does WORK consecutive
-//          elements of the last axis.
+//          shape and strides come by value in `Strided`. Long last axes (at least TILED
+//          elements) go by tiles of blockDim.x * WORK elements of one row per block, the
+//          row's offsets computed once and every access coalesced (thread i of a tile
+//          does elements i, i + blockDim.x, ...; WORK loads in flight before the stores);
+//          short ones give each thread WORK consecutive elements of the last axis.
 // `Idx` is `int` when every index fits in 31 bits, `long long` otherwise.
 // The dense variants move 16 bytes per access (`Pack`s of the widest operand type) when
 // every pointer is aligned for it, the tail and misaligned data element by element.
@@ -15,6 +18,8 @@
 namespace mlxr {
 
 constexpr int WORK = 4;
+// Last axes at least this long take the tiled path of the general kernels.
+constexpr int TILED = 1024;
 
 // Shapes and strides of the operands of a general elementwise kernel, after collapsing
 // contiguous axes. The last axis is separate (`inner`); `shape`/`strides` hold the
@@ -104,6 +109,32 @@ __global__ void unary_v(const In* x, Out* y, Idx n) {
 
 template <class Op, class In, class Out, class Idx>
 __global__ void unary_g(const In* x, Out* y, const __grid_constant__ Strided<Idx, 1> p, Idx rows) {
+  if (p.inner >= TILED) {
+    Idx tw = (Idx)blockDim.x * WORK;
+    Idx tiles = (p.inner + tw - 1) / tw;
+    Idx total = rows * tiles;
+    for (Idx t = blockIdx.x; t < total; t += gridDim.x) {
+      Idx row = t / tiles;
+      Idx c0 = (t - row * tiles) * tw + (Idx)threadIdx.x;
+      Idx off[1];
+      row_offsets(p, row, off);
+      In v0[WORK];
+#pragma unroll
+      for (int k = 0; k < WORK; ++k) {
+        Idx col = c0 + (Idx)k * blockDim.x;
+        if (col < p.inner) {
+          v0[k] = x[off[0] + col * p.inner_strides[0]];
+        }
+      }
+      Idx o = row * p.inner;
+#pragma unroll
+      for (int k = 0; k < WORK; ++k) {
+        Idx col = c0 + (Idx)k * blockDim.x;
+        if (col < p.inner) y[o + col] = cast<Out>(Op{}(v0[k]));
+      }
+    }
+    return;
+  }
   Idx chunks = (p.inner + WORK - 1) / WORK;
   Idx total = rows * chunks;
   for (Idx t = thread_index<Idx>(); t < total; t += thread_count<Idx>()) {
@@ -117,6 +148,28 @@ __global__ void unary_g(const In* x, Out* y, const __grid_constant__ Strided<Idx
     for (int k = 0; k < WORK; ++k) {
       if (c + k < p.inner) y[o + k] = cast<Out>(Op{}(x[xi + k * p.inner_strides[0]]));
     }
+  }
+}
+
+// General unary over packs (`_gv`): the innermost axis contiguous, its length and every
+// outer stride multiples of the pack width N, x (at the view's offset) and y aligned for
+// packs (checked by the launcher): one 16-byte access per N elements, e.g. the copy that
+// makes a [B, T, H, D] view of [B, H, T, D] contiguous.
+template <class Op, class In, class Out, class Idx>
+__global__ void unary_gv(const In* x, Out* y, const __grid_constant__ Strided<Idx, 1> p, Idx rows) {
+  constexpr int N = PackWidth<Widest<In, Out>::S>::N;
+  Idx packs = p.inner / N;
+  Idx total = rows * packs;
+  for (Idx t = thread_index<Idx>(); t < total; t += thread_count<Idx>()) {
+    Idx row = t / packs;
+    Idx c = t - row * packs;
+    Idx off[1];
+    row_offsets(p, row, off);
+    Pack<In, N> a = load_pack<In, N>(x + off[0], c);
+    Pack<Out, N> r;
+#pragma unroll
+    for (int k = 0; k < N; ++k) r.v[k] = cast<Out>(Op{}(a.v[k]));
+    store_pack<Out, N>(y + row * p.inner, c, r);
   }
 }
 
@@ -184,6 +237,34 @@ __global__ void binary_vs(const A* a, const B* b, Out* y, Idx n) {
 template <class Op, class A, class B, class Out, class Idx>
 __global__ void binary_g(const A* a, const B* b, Out* y, const __grid_constant__ Strided<Idx, 2> p,
                          Idx rows) {
+  if (p.inner >= TILED) {
+    Idx tw = (Idx)blockDim.x * WORK;
+    Idx tiles = (p.inner + tw - 1) / tw;
+    Idx total = rows * tiles;
+    for (Idx t = blockIdx.x; t < total; t += gridDim.x) {
+      Idx row = t / tiles;
+      Idx c0 = (t - row * tiles) * tw + (Idx)threadIdx.x;
+      Idx off[2];
+      row_offsets(p, row, off);
+      A v0[WORK];
+      B v1[WORK];
+#pragma unroll
+      for (int k = 0; k < WORK; ++k) {
+        Idx col = c0 + (Idx)k * blockDim.x;
+        if (col < p.inner) {
+          v0[k] = a[off[0] + col * p.inner_strides[0]];
+          v1[k] = b[off[1] + col * p.inner_strides[1]];
+        }
+      }
+      Idx o = row * p.inner;
+#pragma unroll
+      for (int k = 0; k < WORK; ++k) {
+        Idx col = c0 + (Idx)k * blockDim.x;
+        if (col < p.inner) y[o + col] = cast<Out>(Op{}(v0[k], v1[k]));
+      }
+    }
+    return;
+  }
   Idx chunks = (p.inner + WORK - 1) / WORK;
   Idx total = rows * chunks;
   for (Idx t = thread_index<Idx>(); t < total; t += thread_count<Idx>()) {
@@ -202,6 +283,28 @@ __global__ void binary_g(const A* a, const B* b, Out* y, const __grid_constant__
   }
 }
 
+// General binary over packs (`_gv`), with the conditions of unary_gv for both operands,
+// e.g. a row-broadcast bias added to [rows, D].
+template <class Op, class A, class B, class Out, class Idx>
+__global__ void binary_gv(const A* a, const B* b, Out* y, const __grid_constant__ Strided<Idx, 2> p,
+                          Idx rows) {
+  constexpr int N = PackWidth<Widest<A, B, Out>::S>::N;
+  Idx packs = p.inner / N;
+  Idx total = rows * packs;
+  for (Idx t = thread_index<Idx>(); t < total; t += thread_count<Idx>()) {
+    Idx row = t / packs;
+    Idx c = t - row * packs;
+    Idx off[2];
+    row_offsets(p, row, off);
+    Pack<A, N> u = load_pack<A, N>(a + off[0], c);
+    Pack<B, N> v = load_pack<B, N>(b + off[1], c);
+    Pack<Out, N> r;
+#pragma unroll
+    for (int k = 0; k < N; ++k) r.v[k] = cast<Out>(Op{}(u.v[k], v.v[k]));
+    store_pack<Out, N>(y + row * p.inner, c, r);
+  }
+}
+
 // ---- ternary -----------------------------------------------------------------------------
 
 template <class Op, class A, class B, class C, class Out, class Idx>
@@ -213,6 +316,36 @@ __global__ void ternary_v(const A* a, const B* b, const C* c, Out* y, Idx n) {
 template <class Op, class A, class B, class C, class Out, class Idx>
 __global__ void ternary_g(const A* a, const B* b, const C* c, Out* y,
                           const __grid_constant__ Strided<Idx, 3> p, Idx rows) {
+  if (p.inner >= TILED) {
+    Idx tw = (Idx)blockDim.x * WORK;
+    Idx tiles = (p.inner + tw - 1) / tw;
+    Idx total = rows * tiles;
+    for (Idx t = blockIdx.x; t < total; t += gridDim.x) {
+      Idx row = t / tiles;
+      Idx c0 = (t - row * tiles) * tw + (Idx)threadIdx.x;
+      Idx off[3];
+      row_offsets(p, row, off);
+      A v0[WORK];
+      B v1[WORK];
+      C v2[WORK];
+#pragma unroll
+      for (int k = 0; k < WORK; ++k) {
+        Idx col = c0 + (Idx)k * blockDim.x;
+        if (col < p.inner) {
+          v0[k] = a[off[0] + col * p.inner_strides[0]];
+          v1[k] = b[off[1] + col * p.inner_strides[1]];
+          v2[k] = c[off[2] + col * p.inner_strides[2]];
+        }
+      }
+      Idx o = row * p.inner;
+#pragma unroll
+      for (int k = 0; k < WORK; ++k) {
+        Idx col = c0 + (Idx)k * blockDim.x;
+        if (col < p.inner) y[o + col] = cast<Out>(Op{}(v0[k], v1[k], v2[k]));
+      }
+    }
+    return;
+  }
   Idx chunks = (p.inner + WORK - 1) / WORK;
   Idx total = rows * chunks;
   for (Idx t = thread_index<Idx>(); t < total; t += thread_count<Idx>()) {

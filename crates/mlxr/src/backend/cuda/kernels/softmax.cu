@@ -141,7 +141,7 @@ __global__ void logsumexp_rows(const In* x, Out* y, Idx rows, Idx len) {
 // packs once (16-byte accesses), then max, sum and output come from registers; one read
 // and one write of the row. Same results as `softmax_rows`.
 template <class In, class C, class Out, class Idx, int PACKS>
-__global__ void softmax_reg_rows(const In* x, Out* y, Idx rows, Idx len, int mode) {
+__global__ void __launch_bounds__(1024) softmax_reg_rows(const In* x, Out* y, Idx rows, Idx len, int mode) {
   constexpr int V = PackWidth<sizeof(In)>::N;
   constexpr int VO = V;
   Idx npk = len / V;
