@@ -6,8 +6,9 @@
 //! row-major operand is passed as is and a column-major (transposed) one with the
 //! transpose flag: no copies for either layout, nor for sliced leading dimensions. Batch
 //! axes that merge into one (count, stride) per operand, broadcast (stride 0) included,
-//! run as one strided-batched call; other batch layouts loop over the outer batch axes.
-//! Operands with other strides (e.g. both strides non-unit) are first copied to
+//! run as one strided-batched call; an operand whose batch axes are not row-major (e.g.
+//! attention heads of a transposed [B, L, H, D] view) is first copied row-contiguous so
+//! that the call stays one, rather than one per outer batch. Operands with other strides (e.g. both strides non-unit) are first copied to
 //! row-contiguous storage.
 //!
 //! float32 uses `CUBLAS_COMPUTE_32F` (full float32 precision, the CPU's results) by
@@ -512,14 +513,38 @@ pub fn matmul(
         bv = transposed_view(k, n, b.strides[nd - 2], b.strides[nd - 1]);
     }
     let ostr = row_strides(out_shape);
-    let dims: Vec<(usize, isize, isize, isize)> = (0..nd - 2)
-        .map(|i| (out_shape[i], a.strides[i], b.strides[i], ostr[i]))
-        .collect();
+    let batch_dims = |a: &Data, b: &Data| -> Vec<(usize, isize, isize, isize)> {
+        (0..nd - 2)
+            .map(|i| (out_shape[i], a.strides[i], b.strides[i], ostr[i]))
+            .collect()
+    };
+    let mut batch = merge_batch(&batch_dims(&a, &b));
+    if batch.len() > 1 {
+        // The batch axes do not merge into one, so the product would loop over the outer
+        // ones (a launch each: e.g. attention's [B, H] heads of a transposed view). Make
+        // the operands whose batch axes are not laid out row-major row-contiguous (one
+        // copy kernel each) so that one strided-batched call does the whole product.
+        let bshape = &out_shape[..nd - 2];
+        let brow = row_strides(bshape);
+        let row_major = |d: &Data, mat: usize| {
+            (0..nd - 2).all(|i| bshape[i] == 1 || d.strides[i] == brow[i] * mat as isize)
+                || (0..nd - 2).all(|i| bshape[i] == 1 || d.strides[i] == 0)
+        };
+        if !row_major(&a, m * k) {
+            a = copy_to_contiguous(g, stream, &a, &a_shape, dtype, dtype)?;
+            av = transposed_view(m, k, a.strides[nd - 2], a.strides[nd - 1]);
+        }
+        if !row_major(&b, k * n) {
+            b = copy_to_contiguous(g, stream, &b, &b_shape, dtype, dtype)?;
+            bv = transposed_view(k, n, b.strides[nd - 2], b.strides[nd - 1]);
+        }
+        batch = merge_batch(&batch_dims(&a, &b));
+    }
     let plan = Plan {
         m,
         n,
         k,
-        batch: merge_batch(&dims),
+        batch,
         a: av.expect("a row-contiguous operand has a BLAS layout"),
         b: bv.expect("a row-contiguous operand has a BLAS layout"),
     };
