@@ -81,7 +81,14 @@ impl Bench {
         if !self.want(name) {
             return Ok(());
         }
-        let ms = time(self.reps, f)?;
+        // A failing row is reported (stderr) and the other rows still run.
+        let ms = match time(self.reps, f) {
+            Ok(ms) => ms,
+            Err(e) => {
+                eprintln!("bench_gpu: {name} failed: {e}");
+                return Ok(());
+            }
+        };
         println!(
             "{{\"op\": \"{name}\", \"ms\": {ms:.4}, \"gb\": {:.4}, \"gflop\": {:.2}}}",
             bytes / 1e9,

@@ -81,6 +81,9 @@ pub fn run_cases(cases: &Cases) -> Vec<Vec<Array>> {
 }
 
 fn shares(a: &Array, b: &Array) -> bool {
+    // Evaluate both first: evaluating `b` on the GPU may move `a`'s host data there.
+    a.eval().unwrap();
+    b.eval().unwrap();
     Arc::ptr_eq(&a.data().unwrap().storage, &b.data().unwrap().storage)
 }
 

@@ -14,6 +14,9 @@ fn py_slice(s: Option<isize>, e: Option<isize>, k: isize) -> String {
 }
 
 fn shares(a: &Array, b: &Array) -> bool {
+    // Evaluate both first: evaluating `b` on the GPU may move `a`'s host data there.
+    a.eval().unwrap();
+    b.eval().unwrap();
     Arc::ptr_eq(&a.data().unwrap().storage, &b.data().unwrap().storage)
 }
 
