@@ -1,12 +1,14 @@
-//! Quantization primitives (MLX's `fast::Quantize` / `fast::ConvertFP8`-free affine path):
-//! `Quantize` (one node, outputs packed weights, scales, biases), `Dequantize` and
-//! `QuantizedMatmul` (the fused product with a quantized matrix), with their rules. Kernels
-//! live in `backend/cpu/quantized.rs`; on the GPU they run through `cpu_fallback`.
+//! Quantization primitives: `Quantize` (one node; outputs packed weights, scales and, in
+//! affine mode, biases), `Dequantize` and `QuantizedMatmul` (the fused product with a
+//! quantized matrix), for every quantization mode, with their rules. Kernels live in
+//! `backend/cpu/quantized.rs`; on the GPU they run through `cpu_fallback`.
 //!
 //! Derivatives follow MLX: no gradient flows to the packed weights; `QuantizedMatmul` and
-//! `Dequantize` are differentiable in `x`, the scales and the biases; `Quantize`'s scales
-//! and biases are differentiated through the float computation that produces them (the
-//! rounding held constant), as MLX's composed fallback is.
+//! `Dequantize` are differentiable in `x`, the scales and the biases (affine) — the uint8
+//! scales of the float modes have none (an error, as MLX), nvfp4's global scale has one;
+//! `Quantize`'s affine scales and biases are differentiated through the float computation
+//! that produces them (the rounding held constant), as MLX's composed fallback is, and its
+//! float modes pass zeros back.
 
 /// The names this file's primitives report (see [`super::all_names`]).
 pub const NAMES: &[&str] = &["Quantize", "Dequantize", "QuantizedMatmul"];
@@ -22,33 +24,48 @@ use crate::primitive::Primitive;
 use std::any::Any;
 use std::sync::Arc;
 
-/// Affine quantization of the last axis of `w` in groups of `group_size` (outputs: packed
-/// uint32 words, scales, biases in `w`'s dtype).
+/// Quantization of the last axis of `w` in groups of `group_size`. Inputs: `w` and, for
+/// nvfp4 with a global scale, that float32 scalar. Outputs: packed uint32 words, scales
+/// (affine: `w`'s dtype, then biases of that dtype; float modes: uint8 scale bytes only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quantize {
-    /// Elements sharing one scale and bias.
+    /// Elements sharing one scale (and bias).
     pub group_size: usize,
     /// Bits per element.
     pub bits: u32,
-    /// The quantization mode (only affine has a kernel).
+    /// The quantization mode.
     pub mode: QuantizationMode,
 }
 
 impl Quantize {
-    /// The output nodes for input `w`.
-    pub(crate) fn nodes(&self, w: Array) -> Vec<Array> {
+    /// The output nodes for input `w` (and nvfp4's global scale).
+    pub(crate) fn nodes(&self, w: Array, global_scale: Option<Array>) -> Vec<Array> {
         let mut qs = w.shape().to_vec();
         let k = *qs.last().expect("matrix");
         *qs.last_mut().expect("matrix") = k * self.bits as usize / 32;
         let mut ss = w.shape().to_vec();
         *ss.last_mut().expect("matrix") = k / self.group_size;
         let dt = w.dtype();
-        Array::new_multi(
-            vec![(qs, Dtype::Uint32), (ss.clone(), dt), (ss, dt)],
-            Arc::new(self.clone()),
-            vec![w],
-            ops::stream(),
-        )
+        let outs = if self.mode == QuantizationMode::Affine {
+            vec![(qs, Dtype::Uint32), (ss.clone(), dt), (ss, dt)]
+        } else {
+            vec![(qs, Dtype::Uint32), (ss, Dtype::Uint8)]
+        };
+        let mut inputs = vec![w];
+        inputs.extend(global_scale);
+        Array::new_multi(outs, Arc::new(self.clone()), inputs, ops::stream())
+    }
+
+    /// The global scale of an evaluated input list, as f32.
+    fn global_scale(inputs: &[Array]) -> Result<Option<f32>> {
+        inputs
+            .get(1)
+            .map(|g| -> Result<f32> {
+                let v: Vec<f32> =
+                    crate::backend::cpu::copy::gather_to_vec::<f32>(&g.data()?, g.shape(), g.dtype());
+                Ok(v[0])
+            })
+            .transpose()
     }
 
     /// Scales and biases as a differentiable function of `w` (MLX's formulas with ops; the
@@ -98,6 +115,13 @@ impl Primitive for Quantize {
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         let w = &inputs[0];
+        if self.mode != QuantizationMode::Affine {
+            let gs = Self::global_scale(inputs)?;
+            let (q, s) = cpu::fp_quantize(&w.data()?, w.shape(), w.dtype(), self.mode, gs)?;
+            outputs[0].set_data(q);
+            outputs[1].set_data(s);
+            return Ok(());
+        }
         let (q, s, b) =
             cpu::affine_quantize(&w.data()?, w.shape(), w.dtype(), self.group_size, self.bits)?;
         outputs[0].set_data(q);
@@ -110,21 +134,27 @@ impl Primitive for Quantize {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::cpu_fallback(self, inputs, outputs)
     }
-    /// The cotangents of the scales and biases pulled back through [`Self::params_graph`];
-    /// the packed output carries none.
+    /// Affine: the cotangents of the scales and biases pulled back through
+    /// [`Self::params_graph`]; the packed output carries none. Float modes: zeros (the
+    /// outputs are integer codes).
     fn vjp(
         &self,
         primals: &[Array],
         cotangents: &[Array],
-        _argnums: &[usize],
+        argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
+        if self.mode != QuantizationMode::Affine {
+            return argnums
+                .iter()
+                .map(|&i| ops::zeros_like(&primals[i]))
+                .collect();
+        }
         let cots = vec![cotangents[1].clone(), cotangents[2].clone()];
         let (_, g) = crate::transforms::vjp(|x| self.params_graph(&x[0]), primals, &cots)?;
         Ok(g)
     }
     fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize]) -> Result<Vec<Array>> {
-        let (_, t) = crate::transforms::jvp(|x| self.params_graph(&x[0]), primals, tangents)?;
         let q0 = ops::zeros(
             &{
                 let mut s = primals[0].shape().to_vec();
@@ -134,17 +164,32 @@ impl Primitive for Quantize {
             },
             Some(Dtype::Uint32),
         )?;
+        if self.mode != QuantizationMode::Affine {
+            let mut ss = primals[0].shape().to_vec();
+            let k = *ss.last().expect("matrix");
+            *ss.last_mut().expect("matrix") = k / self.group_size;
+            return Ok(vec![q0, ops::zeros(&ss, Some(Dtype::Uint8))?]);
+        }
+        let (_, t) = crate::transforms::jvp(|x| self.params_graph(&x[0]), primals, tangents)?;
         Ok(vec![q0, t[0].clone(), t[1].clone()])
     }
-    /// The batch axis moves to the front (rows are quantized independently).
+    /// The batch axis moves to the front (rows are quantized independently); a global
+    /// scale must be unbatched.
     fn vmap(
         &self,
         inputs: &[Array],
         axes: &[Option<usize>],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        if axes.get(1).is_some_and(|a| a.is_some()) {
+            return Err(Error::Unsupported(
+                "[Quantize::vmap] The global scale cannot be batched.".into(),
+            ));
+        }
         let b = batch_size(inputs, axes, "Quantize")?;
         let w = batch_to_front(&inputs[0], axes[0], b)?;
-        Ok((self.nodes(w), vec![Some(0); 3]))
+        let outs = self.nodes(w, inputs.get(1).cloned());
+        let n = outs.len();
+        Ok((outs, vec![Some(0); n]))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
@@ -154,36 +199,39 @@ impl Primitive for Quantize {
     }
 }
 
-/// Affine dequantization `scale * q + bias` of packed weights. Inputs: packed uint32
-/// `w`, `scales`, `biases` (same leading shape); output in `dtype`.
+/// Dequantization of packed weights. Affine: `scale * q + bias`, inputs packed uint32 `w`,
+/// `scales`, `biases` (same leading shape, one float dtype). Float modes: `element *
+/// scale`, inputs `w`, uint8 `scales` and, for nvfp4 with a global scale, that float32
+/// scalar. Output in `dtype`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dequantize {
-    /// Elements sharing one scale and bias.
+    /// Elements sharing one scale (and bias).
     pub group_size: usize,
     /// Bits per element.
     pub bits: u32,
-    /// The quantization mode (only affine has a kernel).
+    /// The quantization mode.
     pub mode: QuantizationMode,
     /// The output dtype.
     pub dtype: Dtype,
 }
 
 impl Dequantize {
-    /// A node of this primitive.
-    pub(crate) fn node(&self, w: Array, scales: Array, biases: Array) -> Array {
-        let mut s = w.shape().to_vec();
+    /// A node of this primitive over `inputs` (see the type's documentation).
+    pub(crate) fn node(&self, inputs: Vec<Array>) -> Array {
+        let mut s = inputs[0].shape().to_vec();
         let kp = *s.last().expect("matrix");
         *s.last_mut().expect("matrix") = kp * 32 / self.bits as usize;
         Array::new_node(
             s,
             self.dtype,
             Arc::new(self.clone()),
-            vec![w, scales, biases],
+            inputs,
             ops::stream(),
         )
     }
 
-    /// The unpacked integers of `w` as floats of `dt` (shape of the dequantized matrix).
+    /// The unpacked integers of affine `w` as floats of `dt` (shape of the dequantized
+    /// matrix).
     fn levels(&self, w: &Array, scales: &Array, dt: Dtype) -> Result<Array> {
         let one = ops::ones(scales.shape(), Some(dt))?;
         let zero = ops::zeros(scales.shape(), Some(dt))?;
@@ -191,8 +239,21 @@ impl Dequantize {
             dtype: dt,
             ..self.clone()
         };
-        Ok(p.node(w.clone(), one, zero))
+        Ok(p.node(vec![w.clone(), one, zero]))
     }
+
+    /// nvfp4 with a global scale `g`: the values without it (`element * scale`, in this
+    /// node's dtype), whose product with `g / 2688` is the output.
+    fn without_global_scale(&self, w: &Array, scales: &Array) -> Array {
+        self.node(vec![w.clone(), scales.clone()])
+    }
+}
+
+/// The error for a derivative wrt the uint8 scales of a float mode.
+fn no_scale_grad(op: &str, mode: QuantizationMode) -> Error {
+    Error::Unsupported(format!(
+        "[{op}::vjp] no gradient wrt scales in {mode} quantization."
+    ))
 }
 
 /// `x` (`[.., k]`) regrouped as `[.., k / g, g]`.
@@ -215,6 +276,22 @@ impl Primitive for Dequantize {
         "Dequantize".into()
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        if self.mode != QuantizationMode::Affine {
+            let (w, s) = (&inputs[0], &inputs[1]);
+            let gs = Quantize::global_scale(&inputs[1..])?;
+            let out = cpu::fp_dequantize(
+                &w.data()?,
+                w.shape(),
+                &s.data()?,
+                s.shape(),
+                outputs[0].shape(),
+                outputs[0].dtype(),
+                self.mode,
+                gs,
+            )?;
+            outputs[0].set_data(out);
+            return Ok(());
+        }
         // The op gives scales and biases one dtype.
         let (w, s, b) = (&inputs[0], &inputs[1], &inputs[2]);
         let out = cpu::affine_dequantize(
@@ -238,7 +315,8 @@ impl Primitive for Dequantize {
         crate::backend::cuda::cpu_fallback(self, inputs, outputs)
     }
     /// Scales: the cotangent times the levels, summed per group; biases: the cotangent
-    /// summed per group.
+    /// summed per group. Float modes: nvfp4's global scale gets the sum of the cotangent
+    /// times the values without it, over 2688; the uint8 scales have no gradient.
     fn vjp(
         &self,
         primals: &[Array],
@@ -246,8 +324,23 @@ impl Primitive for Dequantize {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let (w, s, b) = (&primals[0], &primals[1], &primals[2]);
         let c = &cotangents[0];
+        if self.mode != QuantizationMode::Affine {
+            return argnums
+                .iter()
+                .map(|&i| match i {
+                    0 => Err(no_weight_grad("Dequantize")),
+                    1 => Err(no_scale_grad("Dequantize", self.mode)),
+                    _ => {
+                        let v = self.without_global_scale(&primals[0], &primals[1]);
+                        let g = ops::sum(&ops::multiply(c, &v)?, None, false)?;
+                        let g = ops::divide(&g, 2688.0)?;
+                        ops::astype(&ops::reshape(&g, &[])?, primals[2].dtype())
+                    }
+                })
+                .collect();
+        }
+        let (w, s, b) = (&primals[0], &primals[1], &primals[2]);
         argnums
             .iter()
             .map(|&i| match i {
@@ -268,12 +361,30 @@ impl Primitive for Dequantize {
             })
             .collect()
     }
-    /// Linear in the scales and biases: the dequantization of the tangents.
+    /// Linear in the scales and biases: the dequantization of the tangents. Float modes:
+    /// linear in nvfp4's global scale; none for the uint8 scales.
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
         if tangent_of(0, tangents, argnums).is_some() {
             return Err(Error::Unsupported(
                 "[Dequantize::jvp] No JVP wrt the quantized matrix.".into(),
             ));
+        }
+        if self.mode != QuantizationMode::Affine {
+            if tangent_of(1, tangents, argnums).is_some() {
+                return Err(Error::Unsupported(format!(
+                    "[Dequantize::jvp] No JVP wrt the scales in {} quantization.",
+                    self.mode
+                )));
+            }
+            let like = self.node(primals.to_vec());
+            let t = tangent_of(2, tangents, argnums)
+                .map(|t| -> Result<Array> {
+                    let v = self.without_global_scale(&primals[0], &primals[1]);
+                    let f = ops::divide(&ops::astype(t, self.dtype)?, 2688.0)?;
+                    ops::multiply(&v, &f)
+                })
+                .transpose()?;
+            return Ok(vec![sum_terms(vec![t], &like)?]);
         }
         let (w, s, b) = (&primals[0], &primals[1], &primals[2]);
         let ts = match tangent_of(1, tangents, argnums) {
@@ -284,24 +395,30 @@ impl Primitive for Dequantize {
             Some(t) => ops::astype(t, b.dtype())?,
             None => ops::zeros_like(b)?,
         };
-        Ok(vec![self.node(w.clone(), ts, tb)])
+        Ok(vec![self.node(vec![w.clone(), ts, tb])])
     }
-    /// Batch axes move to the front (unbatched inputs broadcast along it).
+    /// Batch axes move to the front (unbatched inputs broadcast along it); nvfp4's global
+    /// scale must be unbatched.
     fn vmap(
         &self,
         inputs: &[Array],
         axes: &[Option<usize>],
     ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
         let b = batch_size(inputs, axes, "Dequantize")?;
-        let ins = inputs
-            .iter()
-            .zip(axes)
-            .map(|(x, a)| batch_to_front(x, *a, b))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((
-            vec![self.node(ins[0].clone(), ins[1].clone(), ins[2].clone())],
-            vec![Some(0)],
-        ))
+        let mut ins = Vec::with_capacity(inputs.len());
+        for (i, (x, a)) in inputs.iter().zip(axes).enumerate() {
+            if self.mode != QuantizationMode::Affine && i == 2 {
+                if a.is_some() {
+                    return Err(Error::Unsupported(
+                        "[Dequantize::vmap] The global scale cannot be batched.".into(),
+                    ));
+                }
+                ins.push(x.clone());
+            } else {
+                ins.push(batch_to_front(x, *a, b)?);
+            }
+        }
+        Ok((vec![self.node(ins)], vec![Some(0)]))
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)
@@ -313,14 +430,15 @@ impl Primitive for Dequantize {
 
 /// The fused product of `x` with a quantized matrix: `x @ dequantize(w).T` (`transpose`)
 /// or `x @ dequantize(w)`. Inputs: `x` (`batch + [m, k]`, the output's dtype), packed `w`
-/// (2-D, or with the same batch shape as `x`), `scales`, `biases` (like `w`).
+/// (2-D, or with the same batch shape as `x`), `scales` and, in affine mode, `biases`
+/// (like `w`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuantizedMatmul {
-    /// Elements sharing one scale and bias.
+    /// Elements sharing one scale (and bias).
     pub group_size: usize,
     /// Bits per element.
     pub bits: u32,
-    /// The quantization mode (only affine has a kernel).
+    /// The quantization mode.
     pub mode: QuantizationMode,
     /// Multiply with the transposed matrix.
     pub transpose: bool,
@@ -336,18 +454,15 @@ impl QuantizedMatmul {
         }
     }
 
-    /// A node of this primitive (inputs already validated and broadcast).
-    pub(crate) fn node(&self, x: Array, w: Array, s: Array, b: Array) -> Array {
+    /// A node of this primitive (inputs already validated and broadcast; `b` for the
+    /// affine mode only).
+    pub(crate) fn node(&self, x: Array, w: Array, s: Array, b: Option<Array>) -> Array {
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("matrix") = self.out_cols(w.shape());
         let dt = x.dtype();
-        Array::new_node(
-            shape,
-            dt,
-            Arc::new(self.clone()),
-            vec![x, w, s, b],
-            ops::stream(),
-        )
+        let mut inputs = vec![x, w, s];
+        inputs.extend(b);
+        Array::new_node(shape, dt, Arc::new(self.clone()), inputs, ops::stream())
     }
 
     /// Sum the leading axes of `g` so it has `ndim` axes (undoing the implicit broadcast
@@ -367,7 +482,7 @@ impl Primitive for QuantizedMatmul {
     }
     fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         // The op gives scales and biases one dtype.
-        let (x, w, s, b) = (&inputs[0], &inputs[1], &inputs[2], &inputs[3]);
+        let (x, w, s) = (&inputs[0], &inputs[1], &inputs[2]);
         let out = &outputs[0];
         let nd = x.ndim();
         let (m, k) = (x.shape()[nd - 2], x.shape()[nd - 1]);
@@ -380,17 +495,24 @@ impl Primitive for QuantizedMatmul {
             n,
             w_batched: w.ndim() > 2,
         };
-        let (xd, wd, sd, bd) = (x.data()?, w.data()?, s.data()?, b.data()?);
+        let (xd, wd, sd) = (x.data()?, w.data()?, s.data()?);
+        let bd = inputs.get(3).map(|b| b.data()).transpose()?;
+        let format = || match &bd {
+            Some(bd) => cpu::QWeights::Affine {
+                bits: self.bits,
+                biases: bd,
+            },
+            None => cpu::QWeights::Fp(self.mode),
+        };
         let d = if out.dtype() == Dtype::Float64 {
             cpu::quantized_matmul::<f64>(
                 (&xd, x.shape(), x.dtype()),
                 (&wd, w.shape()),
                 (&sd, s.shape(), s.dtype()),
-                &bd,
+                format(),
                 sh,
                 self.transpose,
                 self.group_size,
-                self.bits,
                 out.dtype(),
             )?
         } else {
@@ -398,11 +520,10 @@ impl Primitive for QuantizedMatmul {
                 (&xd, x.shape(), x.dtype()),
                 (&wd, w.shape()),
                 (&sd, s.shape(), s.dtype()),
-                &bd,
+                format(),
                 sh,
                 self.transpose,
                 self.group_size,
-                self.bits,
                 out.dtype(),
             )?
         };
@@ -414,9 +535,10 @@ impl Primitive for QuantizedMatmul {
     fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
         crate::backend::cuda::cpu_fallback(self, inputs, outputs)
     }
-    /// `x`: the product of the cotangent with the matrix the other way round. Scales and
-    /// biases: the outer products `cᵀx` (or `xᵀc`), shaped like the dequantized matrix,
-    /// times the levels (scales) or as is (biases), summed per group.
+    /// `x`: the product of the cotangent with the matrix the other way round. Affine
+    /// scales and biases: the outer products `cᵀx` (or `xᵀc`), shaped like the dequantized
+    /// matrix, times the levels (scales) or as is (biases), summed per group. The uint8
+    /// scales of the float modes have no gradient (an error, as MLX).
     fn vjp(
         &self,
         primals: &[Array],
@@ -424,7 +546,8 @@ impl Primitive for QuantizedMatmul {
         argnums: &[usize],
         _outputs: &[Array],
     ) -> Result<Vec<Array>> {
-        let (x, w, s, b) = (&primals[0], &primals[1], &primals[2], &primals[3]);
+        let (x, w, s) = (&primals[0], &primals[1], &primals[2]);
+        let b = primals.get(3);
         let c = &cotangents[0];
         let outer = || -> Result<Array> {
             if self.transpose {
@@ -441,10 +564,13 @@ impl Primitive for QuantizedMatmul {
                         transpose: !self.transpose,
                         ..self.clone()
                     };
-                    let g = p.node(ops::astype(c, x.dtype())?, w.clone(), s.clone(), b.clone());
+                    let g = p.node(ops::astype(c, x.dtype())?, w.clone(), s.clone(), b.cloned());
                     Ok(g)
                 }
                 1 => Err(no_weight_grad("QuantizedMatmul")),
+                2 if self.mode != QuantizationMode::Affine => {
+                    Err(no_scale_grad("QuantizedMatmul", self.mode))
+                }
                 2 => {
                     let dq = Dequantize {
                         group_size: self.group_size,
@@ -458,6 +584,7 @@ impl Primitive for QuantizedMatmul {
                     ops::astype(&Self::sum_leading(g, s.ndim())?, s.dtype())
                 }
                 _ => {
+                    let b = b.expect("affine biases");
                     let g = ops::sum(&grouped(&outer()?, self.group_size)?, Some(&[-1]), false)?;
                     ops::astype(&Self::sum_leading(g, b.ndim())?, b.dtype())
                 }
@@ -465,17 +592,39 @@ impl Primitive for QuantizedMatmul {
             .collect()
     }
     /// Linear in `x` and bilinear in (`x`, scales / biases): each tangent is the same
-    /// product with the tangent in its place (zeros for the other affine parameter).
+    /// product with the tangent in its place (zeros for the other affine parameter). The
+    /// float modes' uint8 scales have no tangent.
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
         if tangent_of(1, tangents, argnums).is_some() {
             return Err(Error::Unsupported(
                 "[QuantizedMatmul::jvp] No JVP wrt the quantized matrix yet.".into(),
             ));
         }
-        let (x, w, s, b) = (&primals[0], &primals[1], &primals[2], &primals[3]);
+        let (x, w, s) = (&primals[0], &primals[1], &primals[2]);
+        if self.mode != QuantizationMode::Affine {
+            if tangent_of(2, tangents, argnums).is_some() {
+                return Err(Error::Unsupported(format!(
+                    "[QuantizedMatmul::jvp] No JVP wrt the scales in {} quantization.",
+                    self.mode
+                )));
+            }
+            let like = self.node(x.clone(), w.clone(), s.clone(), None);
+            let tx = tangent_of(0, tangents, argnums)
+                .map(|t| -> Result<Array> {
+                    Ok(self.node(ops::astype(t, x.dtype())?, w.clone(), s.clone(), None))
+                })
+                .transpose()?;
+            return Ok(vec![sum_terms(vec![tx], &like)?]);
+        }
+        let b = &primals[3];
         let tx = tangent_of(0, tangents, argnums)
             .map(|t| -> Result<Array> {
-                Ok(self.node(ops::astype(t, x.dtype())?, w.clone(), s.clone(), b.clone()))
+                Ok(self.node(
+                    ops::astype(t, x.dtype())?,
+                    w.clone(),
+                    s.clone(),
+                    Some(b.clone()),
+                ))
             })
             .transpose()?;
         let ts = tangent_of(2, tangents, argnums)
@@ -484,7 +633,7 @@ impl Primitive for QuantizedMatmul {
                     x.clone(),
                     w.clone(),
                     ops::astype(t, s.dtype())?,
-                    ops::zeros_like(b)?,
+                    Some(ops::zeros_like(b)?),
                 ))
             })
             .transpose()?;
@@ -494,11 +643,11 @@ impl Primitive for QuantizedMatmul {
                     x.clone(),
                     w.clone(),
                     ops::zeros_like(s)?,
-                    ops::astype(t, b.dtype())?,
+                    Some(ops::astype(t, b.dtype())?),
                 ))
             })
             .transpose()?;
-        let like = self.node(x.clone(), w.clone(), s.clone(), b.clone());
+        let like = self.node(x.clone(), w.clone(), s.clone(), Some(b.clone()));
         Ok(vec![sum_terms(vec![tx, ts, tb], &like)?])
     }
     /// Every input gets its batch axis in front (unbatched ones broadcast), then the
@@ -513,7 +662,12 @@ impl Primitive for QuantizedMatmul {
         let w_batched = axes[1..].iter().any(|a| a.is_some());
         let x = batch_to_front(&inputs[0], axes[0], bs)?;
         if !w_batched && inputs[1].ndim() == 2 {
-            let p = self.node(x, inputs[1].clone(), inputs[2].clone(), inputs[3].clone());
+            let p = self.node(
+                x,
+                inputs[1].clone(),
+                inputs[2].clone(),
+                inputs.get(3).cloned(),
+            );
             return Ok((vec![p], vec![Some(0)]));
         }
         let mut ws = inputs[1..]
@@ -538,7 +692,7 @@ impl Primitive for QuantizedMatmul {
             &x,
             &ws[0],
             &ws[1],
-            Some(&ws[2]),
+            ws.get(2),
             self.transpose,
             Some(self.group_size),
             Some(self.bits),
