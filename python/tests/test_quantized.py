@@ -182,3 +182,88 @@ def test_nn_quantize():
     assert model.layers[1].group_size == 32 and model.layers[3].group_size == 64
     y = model(mx.array([[1, 2, 3]]))
     assert y.shape == (1, 3, 8)
+
+
+# ---- float modes (mxfp4, mxfp8, nvfp4) ---------------------------------------------------
+
+FLOAT_MODES = [("mxfp4", 32, 4), ("mxfp8", 32, 8), ("nvfp4", 16, 4)]
+
+
+@pytest.mark.parametrize("mode,group_size,bits", FLOAT_MODES)
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_float_modes_bitwise(mlx, mode, group_size, bits, dtype):
+    w = weights(5, 128)
+    w[2, :16] = 0.0
+    w[3, 5] = 1e4
+    ours = mx.quantize(mx.array(w).astype(getattr(mx, dtype)), mode=mode)
+    ref = mlx.quantize(mlx.array(w).astype(getattr(mlx, dtype)), mode=mode)
+    assert len(ours) == len(ref) == 2
+    for o, r in zip(ours, ref):
+        assert o.dtype == getattr(mx, str(r.dtype).split(".")[-1])
+        assert_same(o, r, 0, 0)
+    for dt in [None, "float32", "float16"]:
+        kw = {} if dt is None else {"dtype": getattr(mx, dt)}
+        rkw = {} if dt is None else {"dtype": getattr(mlx, dt)}
+        assert_same(mx.dequantize(*ours, mode=mode, **kw), mlx.dequantize(*ref, mode=mode, **rkw), 0, 0)
+    # Explicit group_size / bits equal to the mode's own.
+    again = mx.quantize(mx.array(w).astype(getattr(mx, dtype)), group_size, bits, mode=mode)
+    assert_same(again[0], ref[0], 0, 0)
+
+
+def test_nvfp4_global_scale(mlx):
+    w = weights(4, 64) * 50
+    g = float(np.abs(w).max())
+    ours = mx.quantize(mx.array(w), mode="nvfp4", global_scale=mx.array(g))
+    ref = mlx.quantize(mlx.array(w), mode="nvfp4", global_scale=mlx.array(g))
+    for o, r in zip(ours, ref):
+        assert_same(o, r, 0, 0)
+    assert_same(mx.dequantize(*ours, mode="nvfp4", global_scale=mx.array(g)),
+                mlx.dequantize(*ref, mode="nvfp4", global_scale=mlx.array(g)), 0, 0)
+    with pytest.raises(ValueError):
+        mx.quantize(mx.array(w), mode="mxfp4", global_scale=mx.array(g))
+
+
+@pytest.mark.parametrize("mode,group_size,bits", FLOAT_MODES)
+def test_float_mode_products(mlx, mode, group_size, bits):
+    x = rng.standard_normal((3, 2, 128)).astype(np.float32)
+    w = rng.standard_normal((24, 128)).astype(np.float32)
+    q = mx.quantize(mx.array(w), mode=mode)
+    rq = mlx.quantize(mlx.array(w), mode=mode)
+    assert_same(mx.quantized_matmul(mx.array(x), *q, mode=mode),
+                mlx.quantized_matmul(mlx.array(x), *rq, mode=mode), 1e-4, 1e-4)
+    xt = rng.standard_normal((5, 24)).astype(np.float32)
+    assert_same(mx.quantized_matmul(mx.array(xt), *q, transpose=False, mode=mode),
+                mlx.quantized_matmul(mlx.array(xt), *rq, transpose=False, mode=mode), 1e-4, 1e-4)
+    w3 = rng.standard_normal((3, 16, 128)).astype(np.float32)
+    q3 = mx.quantize(mx.array(w3), mode=mode)
+    rq3 = mlx.quantize(mlx.array(w3), mode=mode)
+    o = mx.gather_qmm(mx.array(x), *q3, rhs_indices=mx.array([2, 0, 1]), mode=mode)
+    r = mlx.gather_qmm(mlx.array(x), *rq3, rhs_indices=mlx.array([2, 0, 1]), mode=mode)
+    assert_same(o, r, 1e-4, 1e-4)
+
+
+@pytest.mark.parametrize("mode", ["mxfp4", "mxfp8", "nvfp4"])
+def test_float_mode_layers(mlx, mode):
+    import mlx.nn as mnn
+
+    lin = nn.Linear(64, 16, bias=False)
+    ql = lin.to_quantized(mode=mode)
+    rl = mnn.Linear(64, 16, bias=False)
+    rl.update({"weight": mlx.array(to_np(lin.weight))})
+    rql = rl.to_quantized(mode=mode)
+    assert sorted(ql.parameters().keys()) == sorted(rql.parameters().keys())
+    for k in rql.parameters().keys():
+        assert_same(ql[k], rql[k], 0, 0)
+    x = rng.standard_normal((2, 64)).astype(np.float32)
+    assert_same(ql(mx.array(x)), rql(mlx.array(x)), 1e-4, 1e-4)
+
+
+def test_float_mode_errors():
+    w = mx.array(weights(2, 64))
+    with pytest.raises(ValueError):
+        mx.quantize(w, 64, 4, mode="mxfp4")  # mxfp4 takes group size 32 only
+    with pytest.raises(ValueError):
+        mx.quantize(w, 32, 8, mode="mxfp4")
+    q, s = mx.quantize(w, mode="mxfp8")
+    with pytest.raises(ValueError):
+        mx.dequantize(q, s, mx.zeros_like(s), mode="mxfp8")  # no biases in float modes

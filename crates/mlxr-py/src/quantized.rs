@@ -6,19 +6,22 @@ use crate::array::PyArray;
 use crate::convert::{ArrayLike, IntoPyResult, PyDtype};
 use crate::device::on;
 use mlxr::ops::{self, QuantizationMode};
-use pyo3::exceptions::PyValueError;
+use mlxr::Array;
 use pyo3::prelude::*;
 
 type S<'a> = Option<&'a Bound<'a, PyAny>>;
 
-/// The mode from its name; `global_scale` (nvfp4 only in MLX) is not supported.
-fn mode_of(mode: &str, global_scale: Option<&Bound<PyAny>>) -> PyResult<QuantizationMode> {
-    if global_scale.is_some_and(|g| !g.is_none()) {
-        return Err(PyValueError::new_err(
-            "global_scale is only used by the 'nvfp4' mode, which mlxr does not implement yet.",
-        ));
-    }
+/// The mode from its name.
+fn mode_of(mode: &str) -> PyResult<QuantizationMode> {
     mode.parse::<QuantizationMode>().py()
+}
+
+/// `global_scale` (an array, nvfp4 only) when given and not None.
+fn global_of(g: S) -> PyResult<Option<Array>> {
+    match g {
+        Some(g) if !g.is_none() => Ok(Some(g.extract::<ArrayLike>()?.0)),
+        _ => Ok(None),
+    }
 }
 
 /// Quantize `w`: `[w_q, scales, biases]` (affine) or `[w_q, scales]`.
@@ -32,8 +35,11 @@ fn quantize(
     global_scale: S,
     stream: S,
 ) -> PyResult<Vec<PyArray>> {
-    let m = mode_of(mode, global_scale)?;
-    let (q, s, b) = on(stream, || ops::quantize(&w.0, group_size, bits, m))?;
+    let m = mode_of(mode)?;
+    let g = global_of(global_scale)?;
+    let (q, s, b) = on(stream, || {
+        ops::quantize_with_global_scale(&w.0, group_size, bits, m, g.as_ref())
+    })?;
     let mut v = vec![PyArray::from(q), PyArray::from(s)];
     v.extend(b.map(PyArray::from));
     Ok(v)
@@ -54,15 +60,17 @@ fn dequantize(
     dtype: Option<PyDtype>,
     stream: S,
 ) -> PyResult<PyArray> {
-    let m = mode_of(mode, global_scale)?;
+    let m = mode_of(mode)?;
+    let g = global_of(global_scale)?;
     let r = on(stream, || {
-        ops::dequantize(
+        ops::dequantize_with_global_scale(
             &w.0,
             &scales.0,
             biases.as_ref().map(|b| &b.0),
             group_size,
             bits,
             m,
+            g.as_ref(),
             dtype.map(|d| d.0),
         )
     })?;
@@ -84,7 +92,7 @@ fn quantized_matmul(
     mode: &str,
     stream: S,
 ) -> PyResult<PyArray> {
-    let m = mode_of(mode, None)?;
+    let m = mode_of(mode)?;
     let r = on(stream, || {
         ops::quantized_matmul(
             &x.0,
@@ -120,9 +128,10 @@ fn gather_qmm(
     stream: S,
 ) -> PyResult<PyArray> {
     let _ = sorted_indices; // a performance hint only
-    let m = mode_of(mode, global_scale)?;
+    let m = mode_of(mode)?;
+    let g = global_of(global_scale)?;
     let r = on(stream, || {
-        ops::gather_qmm(
+        ops::gather_qmm_with_global_scale(
             &x.0,
             &w.0,
             &scales.0,
@@ -133,6 +142,7 @@ fn gather_qmm(
             group_size,
             bits,
             m,
+            g.as_ref(),
         )
     })?;
     Ok(r.into())
