@@ -7,6 +7,7 @@ mod buffer;
 mod convert;
 mod device;
 mod distributed;
+mod export;
 mod io;
 mod linalg_fft;
 mod ops;
@@ -40,6 +41,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     linalg_fft::register(m)?;
     random::register(m)?;
     distributed::register(m)?;
+    export::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod distributed;
 pub mod dtype;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod io;
 pub mod memory;
 pub mod ops;

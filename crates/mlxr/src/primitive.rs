@@ -3,12 +3,16 @@
 
 use crate::array::Array;
 use crate::error::{Error, Result};
+use crate::export::serial::ExportState;
 use std::any::Any;
 use std::fmt::Debug;
 
 /// A graph operation. Implementors live in `primitives/`, one file per family, with their
 /// kernels in `backend/cpu/` (and `backend/cuda/`) under the same file name.
-pub trait Primitive: Send + Sync + Debug + Any {
+///
+/// Every primitive also says how it is saved by `export_function` ([`ExportState`], a
+/// supertrait: see `export/primitives.rs`), so a new primitive without it does not compile.
+pub trait Primitive: Send + Sync + Debug + Any + ExportState {
     /// The primitive's name, for errors and graph printing (`"Add"`, `"Sum"`, ...).
     fn name(&self) -> String;
 

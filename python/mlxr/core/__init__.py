@@ -16,6 +16,9 @@ from ._transforms import (  # noqa: F401
     grad, value_and_grad, vjp, jvp, vmap, checkpoint, custom_function, compile,
     disable_compile, enable_compile, eval, async_eval,
 )
+from ._export import (  # noqa: F401
+    export_function, import_function, exporter, FunctionExporter,
+)
 from ._extra import *  # noqa: F401,F403
 from ._extra import stream, StreamContext  # noqa: F401
 from ._conv import (  # noqa: F401

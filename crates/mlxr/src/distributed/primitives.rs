@@ -82,6 +82,11 @@ impl AllReduce {
     }
 }
 
+crate::export::serial::not_exportable!(
+    AllReduce,
+    "collective communication over a distributed group"
+);
+
 impl Primitive for AllReduce {
     fn name(&self) -> String {
         "AllReduce".into()
@@ -161,6 +166,11 @@ pub struct AllGather {
     pub group: Group,
 }
 
+crate::export::serial::not_exportable!(
+    AllGather,
+    "collective communication over a distributed group"
+);
+
 impl Primitive for AllGather {
     fn name(&self) -> String {
         "AllGather".into()
@@ -227,6 +237,11 @@ pub struct ReduceScatter {
     /// The reduction.
     pub op: ReduceOp,
 }
+
+crate::export::serial::not_exportable!(
+    ReduceScatter,
+    "collective communication over a distributed group"
+);
 
 impl Primitive for ReduceScatter {
     fn name(&self) -> String {
@@ -302,6 +317,8 @@ pub struct Send {
     pub dst: usize,
 }
 
+crate::export::serial::not_exportable!(Send, "collective communication over a distributed group");
+
 impl Primitive for Send {
     fn name(&self) -> String {
         "Send".into()
@@ -342,6 +359,8 @@ pub struct Recv {
     /// The source rank.
     pub src: usize,
 }
+
+crate::export::serial::not_exportable!(Recv, "collective communication over a distributed group");
 
 impl Primitive for Recv {
     fn name(&self) -> String {

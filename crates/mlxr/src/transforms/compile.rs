@@ -63,6 +63,11 @@ pub fn enable_compile() {
 #[derive(Debug, Clone, PartialEq)]
 struct Placeholder;
 
+crate::export::serial::not_exportable!(
+    Placeholder,
+    "a stand-in for an input of a function being compiled"
+);
+
 impl Primitive for Placeholder {
     fn name(&self) -> String {
         "CompilePlaceholder".into()
@@ -85,7 +90,7 @@ impl Primitive for Placeholder {
 
 /// Where a tape node's input comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Ref {
+pub(crate) enum Ref {
     /// The compiled function's input `i`.
     Input(usize),
     /// Captured constant `i`.
@@ -95,22 +100,22 @@ enum Ref {
 }
 
 /// One primitive application of the tape.
-struct TapeNode {
-    primitive: Arc<dyn Primitive>,
-    inputs: Vec<Ref>,
-    outputs: Vec<(Vec<usize>, Dtype)>,
-    stream: Stream,
+pub(crate) struct TapeNode {
+    pub(crate) primitive: Arc<dyn Primitive>,
+    pub(crate) inputs: Vec<Ref>,
+    pub(crate) outputs: Vec<(Vec<usize>, Dtype)>,
+    pub(crate) stream: Stream,
 }
 
 /// The traced and simplified graph of one input signature.
-struct Graph {
+pub(crate) struct Graph {
     /// The shapes and dtypes of the inputs it was traced with.
-    inputs: Vec<(Vec<usize>, Dtype)>,
-    constants: Vec<Array>,
-    nodes: Vec<TapeNode>,
-    outputs: Vec<Ref>,
+    pub(crate) inputs: Vec<(Vec<usize>, Dtype)>,
+    pub(crate) constants: Vec<Array>,
+    pub(crate) nodes: Vec<TapeNode>,
+    pub(crate) outputs: Vec<Ref>,
     /// Nodes recorded before simplification.
-    traced_nodes: usize,
+    pub(crate) traced_nodes: usize,
 }
 
 /// The cache key of a call: the default stream and, per input, the shape (or only the
@@ -224,14 +229,14 @@ impl Compiled {
         }
         if let Some((g, exact)) = self.lookup(args)? {
             if exact {
-                return replay(&g, args, false).map(|o| o.expect("exact replay"));
+                return replay(&g, args, false, None).map(|o| o.expect("exact replay"));
             }
-            if let Some(out) = replay(&g, args, true)? {
+            if let Some(out) = replay(&g, args, true, None)? {
                 return Ok(out);
             }
         }
         let g = self.trace_and_store(args)?;
-        replay(&g, args, false).map(|o| o.expect("exact replay"))
+        replay(&g, args, false, None).map(|o| o.expect("exact replay"))
     }
 
     /// The compiled function as a closure (to pass to `grad`, `vmap`, ...).
@@ -309,7 +314,7 @@ impl Compiled {
 /// that is an unevaluated broadcast (e.g. a captured bias broadcast against an input)
 /// becomes a tape node over its source, so that a replay can broadcast the source to the
 /// new shape.
-fn trace(f: &super::ArrayFn, args: &[Array], shapeless: bool) -> Result<Graph> {
+pub(crate) fn trace(f: &super::ArrayFn, args: &[Array], shapeless: bool) -> Result<Graph> {
     let placeholders: Vec<Array> = args
         .iter()
         .map(|a| {
@@ -452,7 +457,7 @@ fn same_constant(a: &Array, b: &Array, depth: usize) -> bool {
 
 /// Merge equal constants and common subexpressions (same primitive, equivalent
 /// parameters, same inputs, same stream), then drop nodes and constants no output needs.
-fn simplify(g: Graph) -> Graph {
+pub(crate) fn simplify(g: Graph) -> Graph {
     let Graph {
         inputs,
         constants,
@@ -660,7 +665,14 @@ fn rebroadcast(
 
 /// Build the graph of `g` over `args`. With `shapeless`, nodes whose inputs changed shape
 /// get new output shapes from their primitive; `None` when one cannot (trace again).
-fn replay(g: &Graph, args: &[Array], shapeless: bool) -> Result<Option<Vec<Array>>> {
+/// `stream`, when given, replaces the streams the nodes were traced on (imported graphs
+/// run on the current default stream).
+pub(crate) fn replay(
+    g: &Graph,
+    args: &[Array],
+    shapeless: bool,
+    stream: Option<Stream>,
+) -> Result<Option<Vec<Array>>> {
     if args.len() != g.inputs.len() {
         return Err(Error::InvalidArgument(format!(
             "compile: the graph was traced with {} inputs but got {}",
@@ -724,7 +736,12 @@ fn replay(g: &Graph, args: &[Array], shapeless: bool) -> Result<Option<Vec<Array
             .zip(&n.outputs)
             .map(|(s, o)| (s, o.1))
             .collect();
-        values.push(Array::new_multi(outs, primitive, inputs, n.stream));
+        values.push(Array::new_multi(
+            outs,
+            primitive,
+            inputs,
+            stream.unwrap_or(n.stream),
+        ));
     }
     Ok(Some(g.outputs.iter().map(|r| get(r, &values)).collect()))
 }

@@ -108,6 +108,18 @@ impl fmt::Debug for CustomTransforms {
     }
 }
 
+/// Exported as its forward computation only: an [`crate::export::PassThrough`] of the
+/// wrapped function's outputs (the user's vjp / jvp / vmap closures cannot be saved).
+impl crate::export::serial::ExportState for CustomTransforms {
+    fn export_tag(&self) -> &'static str {
+        <crate::export::PassThrough as crate::export::serial::ImportState>::TAG
+    }
+    fn export_state(&self, w: &mut crate::export::serial::Writer) -> Result<()> {
+        crate::export::serial::Serial::write(&self.num_inputs, w);
+        Ok(())
+    }
+}
+
 impl Primitive for CustomTransforms {
     fn name(&self) -> String {
         "CustomTransforms".into()
@@ -238,7 +250,7 @@ pub fn depends(inputs: &[Array], dependencies: &[Array]) -> Vec<Array> {
 /// The primitive of [`depends`]: outputs are the first `num_inputs` inputs.
 #[derive(Debug)]
 pub struct Depends {
-    num_inputs: usize,
+    pub(crate) num_inputs: usize,
 }
 
 impl Primitive for Depends {

@@ -13,6 +13,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq)]
 struct Placeholder;
 
+crate::export::serial::not_exportable!(
+    Placeholder,
+    "a stand-in for an input of a function being vectorised"
+);
+
 impl Primitive for Placeholder {
     fn name(&self) -> String {
         "VmapPlaceholder".into()
