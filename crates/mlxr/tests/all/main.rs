@@ -34,6 +34,7 @@ mod cuda_shape;
 mod cuda_sort;
 mod distributed;
 mod einsum;
+mod extra_api;
 mod fft;
 mod indexing;
 mod io;
