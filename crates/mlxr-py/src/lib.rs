@@ -7,6 +7,7 @@ mod buffer;
 mod convert;
 mod device;
 mod distributed;
+mod extra;
 mod io;
 mod linalg_fft;
 mod ops;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::PyArray>()?;
     m.add_class::<array::ArrayAt>()?;
     m.add_class::<array::ArrayAtIndex>()?;
+    m.add_class::<array::ArrayIterator>()?;
     m.add_class::<PyDtype>()?;
     for d in ALL_DTYPES {
         let name = if d == mlxr::Dtype::Bool {
@@ -40,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     linalg_fft::register(m)?;
     random::register(m)?;
     distributed::register(m)?;
+    extra::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
