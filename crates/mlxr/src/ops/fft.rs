@@ -318,7 +318,7 @@ pub fn fftfreq(n: i64, d: f64) -> Result<Array> {
     let pos = super::arange_range(0, (n - 1) / 2 + 1, 1, Some(Dtype::Float32))?;
     let neg = super::arange_range(-(n / 2), 0, 1, Some(Dtype::Float32))?;
     let k = super::concatenate(&[pos, neg], 0)?;
-    super::multiply(&k, &Array::scalar((1.0 / (n as f64 * d)) as f32))
+    super::multiply(&k, Array::scalar((1.0 / (n as f64 * d)) as f32))
 }
 
 /// The non-negative sample frequencies of an `n`-point real transform with sample
@@ -326,7 +326,7 @@ pub fn fftfreq(n: i64, d: f64) -> Result<Array> {
 pub fn rfftfreq(n: i64, d: f64) -> Result<Array> {
     freq_check(n, d, "rfftfreq")?;
     let k = super::arange_range(0, n / 2 + 1, 1, Some(Dtype::Float32))?;
-    super::multiply(&k, &Array::scalar((1.0 / (n as f64 * d)) as f32))
+    super::multiply(&k, Array::scalar((1.0 / (n as f64 * d)) as f32))
 }
 
 /// MLX's argument checks of `fftfreq` / `rfftfreq`.

@@ -89,7 +89,7 @@ fn det_slogdet_match_numpy() {
                 assert_eq!(d.dtype(), dt, "{what}");
                 // Orders of 4 and more take the exponential in float32, as MLX.
                 let drt = if *a.shape().last().unwrap() >= 4 {
-                    rt.max(1e-6)
+                    f64::max(rt, 1e-6)
                 } else {
                     rt
                 };
@@ -204,7 +204,7 @@ fn det_gradients() {
         );
         let a = ops::add(
             &a,
-            &ops::multiply(ops::eye(n, None, 0, Some(Dtype::Float64)).unwrap(), 3.0).unwrap(),
+            ops::multiply(ops::eye(n, None, 0, Some(Dtype::Float64)).unwrap(), 3.0).unwrap(),
         )
         .unwrap();
         check(
@@ -735,7 +735,7 @@ fn istft_inverts_stft() {
             )?])
         },
         &[0],
-    )(&[x.clone()])
+    )(std::slice::from_ref(&x))
     .unwrap();
     assert_eq!(g[0].shape(), x.shape());
 }
@@ -1066,7 +1066,7 @@ fn cross_entropy_matches_numpy() {
             )?])
         },
         &[0],
-    )(&[l.clone()])
+    )(std::slice::from_ref(&l))
     .unwrap();
     let want = numpy1(
         "e = np.exp(l - l.max(-1, keepdims=True))\nout = e / e.sum(-1, keepdims=True) - np.eye(10, dtype=np.float32)[t]",
@@ -1252,7 +1252,7 @@ fn gated_delta_update_matches_numpy() {
 fn export_to_dot_format() {
     let x = Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap();
     let y = Array::from_slice(&[3.0f32, 4.0], &[2]).unwrap();
-    let z = ops::multiply(&ops::add(&x, &y).unwrap(), &x).unwrap();
+    let z = ops::multiply(ops::add(&x, &y).unwrap(), &x).unwrap();
     let dot = mlxr::export_to_dot(
         std::slice::from_ref(&z),
         &[("x".into(), x.clone()), ("y".into(), y.clone())],
@@ -1292,8 +1292,8 @@ fn export_to_dot_format() {
     assert_eq!(norm, want, "{dot}");
     // Multi-output nodes; an output consumed inside the graph is not a sink.
     let (q, r) = ops::divmod(
-        &Array::from_slice(&[5i32, 6], &[2]).unwrap(),
-        &Array::from_slice(&[4i32, 4], &[2]).unwrap(),
+        Array::from_slice(&[5i32, 6], &[2]).unwrap(),
+        Array::from_slice(&[4i32, 4], &[2]).unwrap(),
     )
     .unwrap();
     let sum = ops::add(&q, &r).unwrap();
