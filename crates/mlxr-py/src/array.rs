@@ -10,7 +10,7 @@ use mlxr::Array;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyEllipsis, PyList, PySlice, PyTuple};
+use pyo3::types::{PyEllipsis, PySlice, PyTuple};
 
 /// An N-dimensional array (lazy: computed when evaluated or read).
 #[pyclass(name = "array", module = "mlxr.core", subclass, weakref)]
@@ -168,16 +168,14 @@ impl PyArray {
         }
         Ok(self.a.shape()[0])
     }
-    fn __iter__(slf: PyRef<'_, Self>) -> PyResult<PyObject> {
-        let py = slf.py();
+    fn __iter__(slf: PyRef<'_, Self>) -> PyResult<ArrayIterator> {
         if slf.a.ndim() == 0 {
             return Err(PyTypeError::new_err("iteration over a 0-d array"));
         }
-        let mut items = Vec::with_capacity(slf.a.shape()[0]);
-        for i in 0..slf.a.shape()[0] {
-            items.push(wrap(py, ops::take_index(&slf.a, i as i64, Some(0)).py()?)?);
-        }
-        Ok(PyList::new(py, items)?.try_iter()?.into_any().unbind())
+        Ok(ArrayIterator {
+            a: slf.a.clone(),
+            next: 0,
+        })
     }
     fn __bool__(&self, py: Python<'_>) -> PyResult<bool> {
         if self.a.size() != 1 {
@@ -536,6 +534,30 @@ impl ArrayAt {
             a: self.a.clone(),
             idx: index_args(idx)?,
         })
+    }
+}
+
+/// The iterator over the first axis of an array (`iter(a)`, MLX's `ArrayIterator`).
+#[pyclass(name = "ArrayIterator", module = "mlxr.core")]
+pub struct ArrayIterator {
+    a: Array,
+    next: usize,
+}
+
+#[pymethods]
+impl ArrayIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+    fn __next__(&mut self) -> PyResult<Option<PyArray>> {
+        if self.next >= self.a.shape()[0] {
+            return Ok(None);
+        }
+        let i = self.next;
+        self.next += 1;
+        Ok(Some(PyArray {
+            a: ops::take_index(&self.a, i as i64, Some(0)).py()?,
+        }))
     }
 }
 

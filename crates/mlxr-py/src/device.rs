@@ -1,10 +1,14 @@
 //! Devices, streams and memory: `mx.Device`, `mx.Stream`, `mx.cpu`/`mx.gpu`, the default
-//! device, stream scopes (`with mx.stream(s):`), `synchronize` and the memory figures.
+//! device, stream scopes (`with mx.stream(s):`), thread-local streams
+//! (`mx.ThreadLocalStream`), `synchronize` and the memory figures.
 
 use crate::convert::IntoPyResult;
 use mlxr::{Device, DeviceType, Stream, StreamOrDevice};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::thread::ThreadId;
 
 /// The kind of a device (`mx.DeviceType.cpu` / `mx.DeviceType.gpu`).
 #[pyclass(name = "DeviceType", module = "mlxr.core", eq, eq_int, frozen)]
@@ -78,7 +82,58 @@ impl PyStream {
     }
 }
 
-/// A `stream=` argument: a Stream, a Device, or a DeviceType (its device 0).
+/// A stream that is a different stream in each thread (MLX's `ThreadLocalStream`, made
+/// by `new_thread_local_stream`): a thread's stream on the device is created the first
+/// time that thread uses it (the creating thread's at construction).
+#[pyclass(name = "ThreadLocalStream", module = "mlxr.core", frozen)]
+pub struct PyThreadLocalStream {
+    device: Device,
+    /// The creating thread's stream (shown by `repr`).
+    first: Stream,
+    streams: Mutex<HashMap<ThreadId, Stream>>,
+}
+
+impl PyThreadLocalStream {
+    /// The calling thread's stream.
+    pub fn current(&self) -> Stream {
+        let mut m = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry(std::thread::current().id())
+            .or_insert_with(|| mlxr::new_stream(self.device))
+    }
+}
+
+#[pymethods]
+impl PyThreadLocalStream {
+    /// The stream's device.
+    #[getter]
+    fn device(&self) -> PyDevice {
+        PyDevice(self.device)
+    }
+    fn __repr__(&self) -> String {
+        format!("ThreadLocalStream({}, {})", self.device, self.first.index)
+    }
+}
+
+/// A new thread-local stream on a device.
+#[pyfunction]
+fn new_thread_local_stream(device: &Bound<PyAny>) -> PyResult<PyThreadLocalStream> {
+    let d = match stream_or_device(device)? {
+        StreamOrDevice::Device(d) => d,
+        StreamOrDevice::Stream(s) => s.device,
+        StreamOrDevice::Default => mlxr::default_device(),
+    };
+    let first = mlxr::new_stream(d);
+    let mut streams = HashMap::new();
+    streams.insert(std::thread::current().id(), first);
+    Ok(PyThreadLocalStream {
+        device: d,
+        first,
+        streams: Mutex::new(streams),
+    })
+}
+
+/// A `stream=` argument: a Stream, a Device, or a DeviceType (its device 0), or a
+/// ThreadLocalStream (the calling thread's stream).
 pub fn stream_or_device(obj: &Bound<PyAny>) -> PyResult<StreamOrDevice> {
     if obj.is_none() {
         return Ok(StreamOrDevice::Default);
@@ -88,6 +143,9 @@ pub fn stream_or_device(obj: &Bound<PyAny>) -> PyResult<StreamOrDevice> {
     }
     if let Ok(d) = obj.downcast::<PyDevice>() {
         return Ok(StreamOrDevice::Device(d.get().0));
+    }
+    if let Ok(t) = obj.downcast::<PyThreadLocalStream>() {
+        return Ok(StreamOrDevice::Stream(t.get().current()));
     }
     if let Ok(t) = obj.extract::<PyDeviceType>() {
         return Ok(StreamOrDevice::Device(PyDevice::new(t, 0)?.0));
@@ -246,6 +304,8 @@ pub fn register(m: &Bound<PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_default_stream, m)?)?;
     m.add_function(wrap_pyfunction!(new_stream, m)?)?;
     m.add_function(wrap_pyfunction!(_push_stream, m)?)?;
+    m.add_class::<PyThreadLocalStream>()?;
+    m.add_function(wrap_pyfunction!(new_thread_local_stream, m)?)?;
     m.add_function(wrap_pyfunction!(_pop_stream, m)?)?;
     m.add_function(wrap_pyfunction!(synchronize, m)?)?;
     m.add_function(wrap_pyfunction!(_gpu_is_available, m)?)?;

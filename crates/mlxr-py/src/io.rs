@@ -1,14 +1,15 @@
-//! `mx.load`, `mx.save`, `mx.savez`, `mx.savez_compressed`, `mx.save_safetensors`:
-//! `.npy`, `.npz` and `.safetensors` files through `mlxr::io`, given a path or a binary
-//! file object (anything with `read` / `write`, like `io.BytesIO`).
+//! `mx.load`, `mx.save`, `mx.savez`, `mx.savez_compressed`, `mx.save_safetensors`,
+//! `mx.save_gguf`: `.npy`, `.npz`, `.safetensors` and `.gguf` files through `mlxr::io`,
+//! given a path or a binary file object (anything with `read` / `write`, like
+//! `io.BytesIO`).
 
 use crate::array::PyArray;
 use crate::convert::{ArrayLike, IntoPyResult};
-use mlxr::io::{self, Loaded};
+use mlxr::io::{self, GgufValue, Loaded};
 use mlxr::Array;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::collections::HashMap;
 
 /// A path argument (`str` or `os.PathLike`).
@@ -75,9 +76,11 @@ fn load(
             "npz" => io::load_npz_bytes(&bytes).map(Loaded::Arrays),
             "safetensors" => io::load_safetensors_bytes(&bytes)
                 .map(|(arrays, metadata)| Loaded::Safetensors { arrays, metadata }),
+            "gguf" => io::load_gguf_bytes(&bytes)
+                .map(|(arrays, metadata)| Loaded::Gguf { arrays, metadata }),
             f => {
                 return Err(PyValueError::new_err(format!(
-                    "[load] Unknown file format {f}; use npy, npz or safetensors"
+                    "[load] Unknown file format {f}; use npy, npz, safetensors or gguf"
                 )))
             }
         }
@@ -92,22 +95,32 @@ fn load(
         .py()?;
         (p, loaded)
     };
-    let (obj, meta): (PyObject, Option<HashMap<String, String>>) = match loaded {
-        Loaded::Array(a) => (Py::new(py, PyArray::from(a))?.into_any(), None),
-        Loaded::Arrays(v) => (dict(py, v)?.into_any().unbind(), None),
+    let m = PyDict::new(py);
+    let (obj, has_meta): (PyObject, bool) = match loaded {
+        Loaded::Array(a) => (Py::new(py, PyArray::from(a))?.into_any(), false),
+        Loaded::Arrays(v) => (dict(py, v)?.into_any().unbind(), false),
         Loaded::Safetensors { arrays, metadata } => {
-            (dict(py, arrays)?.into_any().unbind(), Some(metadata))
+            for (k, v) in metadata {
+                m.set_item(k, v)?;
+            }
+            (dict(py, arrays)?.into_any().unbind(), true)
+        }
+        Loaded::Gguf { arrays, metadata } => {
+            for (k, v) in metadata {
+                match v {
+                    GgufValue::Array(a) => m.set_item(k, PyArray::from(a))?,
+                    GgufValue::String(s) => m.set_item(k, s)?,
+                    GgufValue::Strings(v) => m.set_item(k, PyList::new(py, v)?)?,
+                }
+            }
+            (dict(py, arrays)?.into_any().unbind(), true)
         }
     };
     if return_metadata {
-        if meta.is_none() && !p.ends_with(".safetensors") && format != Some("safetensors") {
+        if !has_meta && !p.ends_with(".safetensors") && format != Some("safetensors") {
             return Err(PyValueError::new_err(
                 "[load] metadata not supported for format npy/npz",
             ));
-        }
-        let m = PyDict::new(py);
-        for (k, v) in meta.unwrap_or_default() {
-            m.set_item(k, v)?;
         }
         Ok(PyTuple::new(py, [obj, m.into_any().unbind()])?
             .into_any()
@@ -197,6 +210,78 @@ fn save_safetensors(
         .map(|_| ())
 }
 
+/// Save a dict of arrays and a dict of metadata (arrays, strings, lists of strings) to
+/// `.gguf`.
+#[pyfunction]
+#[pyo3(signature = (file, arrays, metadata=None))]
+fn save_gguf(
+    file: &Bound<PyAny>,
+    arrays: &Bound<PyDict>,
+    metadata: Option<&Bound<PyDict>>,
+) -> PyResult<()> {
+    let mut v = Vec::with_capacity(arrays.len());
+    for (k, a) in arrays.iter() {
+        let a = a.downcast::<PyArray>().map_err(|_| {
+            PyValueError::new_err(format!(
+                "[save_gguf] The values of arrays must be arrays, got {} for key {k}.",
+                a.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        v.push((k.extract::<String>()?, a.borrow().a.clone()));
+    }
+    let mut meta = Vec::new();
+    if let Some(md) = metadata {
+        for (k, val) in md.iter() {
+            let k: String = k.extract()?;
+            let gv = if let Ok(a) = val.downcast::<PyArray>() {
+                let a = a.borrow().a.clone();
+                use mlxr::Dtype::*;
+                if !matches!(
+                    a.dtype(),
+                    Uint8
+                        | Int8
+                        | Uint16
+                        | Int16
+                        | Uint32
+                        | Int32
+                        | Float32
+                        | Bool
+                        | Uint64
+                        | Int64
+                ) {
+                    return Err(PyValueError::new_err(format!(
+                        "[save_gguf] array type {} not supported for metadata (key {k}).",
+                        a.dtype()
+                    )));
+                }
+                GgufValue::Array(a)
+            } else if let Ok(s) = val.downcast::<PyString>() {
+                GgufValue::String(s.to_str()?.to_string())
+            } else if let Ok(l) = val.downcast::<PyList>() {
+                let strings: Option<Vec<String>> = l.iter().map(|x| x.extract().ok()).collect();
+                GgufValue::Strings(strings.ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "[save_gguf] A list in metadata must hold only strings (key {k})."
+                    ))
+                })?)
+            } else {
+                return Err(PyValueError::new_err(format!(
+                    "[save_gguf] Received unexpected type in metadata for key {k}: metadata \
+                     values must be arrays, strings or lists of strings."
+                )));
+            };
+            meta.push((k, gv));
+        }
+    }
+    if is_file_object(file, "write") {
+        return write_to(file, io::save_gguf_bytes(&v, &meta).py()?);
+    }
+    io::save_gguf(path(file)?, &v, &meta).py().map(|_| ())
+}
+
 /// Register this file's functions.
 pub fn register(m: &Bound<PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load, m)?)?;
@@ -204,5 +289,6 @@ pub fn register(m: &Bound<PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(savez, m)?)?;
     m.add_function(wrap_pyfunction!(savez_compressed, m)?)?;
     m.add_function(wrap_pyfunction!(save_safetensors, m)?)?;
+    m.add_function(wrap_pyfunction!(save_gguf, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ mod convert;
 mod device;
 mod distributed;
 mod export;
+mod extra;
 mod io;
 mod linalg_fft;
 mod ops;
@@ -24,6 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::PyArray>()?;
     m.add_class::<array::ArrayAt>()?;
     m.add_class::<array::ArrayAtIndex>()?;
+    m.add_class::<array::ArrayIterator>()?;
     m.add_class::<PyDtype>()?;
     for d in ALL_DTYPES {
         let name = if d == mlxr::Dtype::Bool {
@@ -42,6 +44,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     random::register(m)?;
     distributed::register(m)?;
     export::register(m)?;
+    extra::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -81,7 +81,7 @@ fn _fftshift(
 /// The factorizations and solvers by name: `inv`, `tri_inv` (flag: upper), `cholesky`
 /// (flag: upper), `cholesky_inv` (flag: upper), `qr`, `svd` (flag: compute_uv), `eigh` /
 /// `eigvalsh` (uplo), `eig`, `eigvals`, `lu`, `lu_factor`, `solve` (b),
-/// `solve_triangular` (b, flag: upper), `pinv`. Returns a list of arrays.
+/// `solve_triangular` (b, flag: upper), `pinv`, `det`, `slogdet`. Returns a list of arrays.
 #[pyfunction]
 #[pyo3(signature = (name, a, b=None, flag=false, uplo="L", *, stream=None))]
 fn _linalg(
@@ -130,6 +130,11 @@ fn _linalg(
             "solve" => vec![ops::solve(&a, &need_b()?)?],
             "solve_triangular" => vec![ops::solve_triangular(&a, &need_b()?, flag)?],
             "pinv" => vec![ops::pinv(&a)?],
+            "det" => vec![ops::det(&a)?],
+            "slogdet" => {
+                let (sign, logabs) = ops::slogdet(&a)?;
+                vec![sign, logabs]
+            }
             "cross" => vec![ops::cross(&a, &need_b()?, if flag { 0 } else { -1 })?],
             other => {
                 return Err(Error::InvalidArgument(format!(

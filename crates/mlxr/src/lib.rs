@@ -22,6 +22,7 @@ pub mod dtype;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod graph_dot;
 pub mod io;
 pub mod memory;
 pub mod ops;
@@ -40,6 +41,7 @@ pub use device::{
 pub use dtype::{promote_types, Dtype, DtypeCategory, Element};
 pub use error::{Error, Result};
 pub use eval::{async_eval, eval, gpu_profile_report, synchronize};
+pub use graph_dot::export_to_dot;
 pub use num_complex::Complex32;
 pub use primitive::Primitive;
 pub use transforms::{

@@ -1,11 +1,49 @@
 //! `Display` for arrays, matching MLX's `repr`: `array([[1, 2],\n       [3, 4]], dtype=int32)`,
-//! floats printed like C++ streams (6 significant digits), arrays of more than 1000
-//! elements summarised with `...` (3 items at each edge).
+//! floats printed like C++ streams (6 significant digits), every axis longer than 6
+//! summarised with `...` (3 items at each edge), as MLX 0.32 prints. A global print
+//! precision (MLX's `set_printoptions(precision=...)`) switches floats to fixed notation
+//! with that many decimals.
 
 use crate::array::Array;
 use crate::dtype::Dtype;
 use num_complex::Complex32;
 use std::fmt;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// The print precision: -1 for the default `%g`-like formatting.
+static PRECISION: AtomicI32 = AtomicI32::new(-1);
+
+/// Set the number of decimals floats are printed with (MLX's `set_printoptions`): -1
+/// restores the default formatting (6 significant digits); any other value prints in
+/// fixed notation with that many decimals (a negative one with 6, as C++ streams do).
+pub fn set_print_precision(precision: i32) {
+    PRECISION.store(precision, Ordering::Relaxed);
+}
+
+/// The print precision set by [`set_print_precision`] (-1 by default).
+pub fn print_precision() -> i32 {
+    PRECISION.load(Ordering::Relaxed)
+}
+
+/// Format a float for printing under the current precision.
+pub fn format_float(v: f64) -> String {
+    format_float_with(v, print_precision())
+}
+
+/// Format a float as `repr` does with print precision `p` (see [`set_print_precision`]).
+pub fn format_float_with(v: f64, p: i32) -> String {
+    if p == -1 {
+        return format_g(v);
+    }
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let p = if p < 0 { 6 } else { p as usize };
+    format!("{v:.p$}")
+}
 
 /// Format a float as C++ `std::ostream` does by default (`%g` with precision 6).
 pub fn format_g(v: f64) -> String {
@@ -45,8 +83,8 @@ fn strip_zeros(s: &str) -> &str {
 }
 
 fn format_complex(c: Complex32) -> String {
-    let re = format_g(c.re as f64);
-    let im = format_g(c.im as f64);
+    let re = format_float(c.re as f64);
+    let im = format_float(c.im as f64);
     if im.starts_with('-') {
         format!("{re}{im}j")
     } else {
@@ -72,24 +110,17 @@ fn element_strings(a: &Array) -> crate::Result<Vec<String>> {
         Dtype::Float32 | Dtype::Float16 | Dtype::Bfloat16 => a
             .to_vec::<f32>()?
             .into_iter()
-            .map(|v| format_g(v as f64))
+            .map(|v| format_float(v as f64))
             .collect(),
-        _ => a.to_vec::<f64>()?.into_iter().map(format_g).collect(),
+        _ => a.to_vec::<f64>()?.into_iter().map(format_float).collect(),
     })
 }
 
-fn write_level(
-    out: &mut String,
-    elems: &[String],
-    shape: &[usize],
-    base: usize,
-    depth: usize,
-    summarize: bool,
-) {
+fn write_level(out: &mut String, elems: &[String], shape: &[usize], base: usize, depth: usize) {
     let n = shape[0];
     let inner: usize = shape[1..].iter().product();
     out.push('[');
-    let idx: Vec<Option<usize>> = if summarize && n > 6 {
+    let idx: Vec<Option<usize>> = if n > 6 {
         (0..3)
             .map(Some)
             .chain(std::iter::once(None))
@@ -113,14 +144,7 @@ fn write_level(
                 if shape.len() == 1 {
                     out.push_str(&elems[base + i]);
                 } else {
-                    write_level(
-                        out,
-                        elems,
-                        &shape[1..],
-                        base + i * inner,
-                        depth + 1,
-                        summarize,
-                    );
+                    write_level(out, elems, &shape[1..], base + i * inner, depth + 1);
                 }
             }
         }
@@ -140,8 +164,8 @@ impl fmt::Display for Array {
         } else if self.size() == 0 && self.shape()[0] == 0 {
             s.push_str("[]");
         } else {
-            let summarize = self.size() > 1000;
-            write_level(&mut s, &elems, self.shape(), 0, 0, summarize);
+            // MLX 0.32 summarises every axis longer than 6, whatever the size.
+            write_level(&mut s, &elems, self.shape(), 0, 0);
         }
         write!(f, "{s}, dtype={})", self.dtype())
     }

@@ -1,6 +1,11 @@
 """Parts of ``mlx.core`` written in Python over the extension: the ``stream`` context
 manager, small ops composed from others (``trunc``, ``positive``, ``minmax``,
-``vecdot``, window functions), ``asarray`` and device queries."""
+``vecdot``, window functions), ``asarray``, device queries, print options, and MLX's
+signatures and docstrings for the extension's fp8 conversions, masked / segmented
+products and ``export_to_dot``."""
+
+import operator as _operator
+import os as _os
 
 from mlxr import _core
 from mlxr._core import array
@@ -8,8 +13,8 @@ from mlxr._core import array
 __all__ = [
     "StreamContext", "stream", "asarray", "trunc", "positive", "minmax", "vecdot",
     "hanning", "hamming", "blackman", "bartlett", "is_available", "device_info",
-    "clear_streams", "set_printoptions", "get_printoptions", "new_thread_local_stream",
-    "ArrayLike",
+    "clear_streams", "set_printoptions", "get_printoptions", "printoptions", "PrintOptions",
+    "_PrintOptionsContext", "ArrayLike",
 ]
 
 ArrayLike = object
@@ -34,11 +39,6 @@ class StreamContext:
 def stream(s):
     """A context manager running the ops built inside it on ``s``."""
     return StreamContext(s)
-
-
-def new_thread_local_stream(device):
-    """A new stream on ``device`` (streams are thread-safe in mlxr)."""
-    return _core.new_stream(device)
 
 
 def asarray(a, dtype=None, *, copy=None):
@@ -125,22 +125,74 @@ def clear_streams():
     """No-op: mlxr streams need no cleanup."""
 
 
-_print_precision = [-1]
+class PrintOptions:
+    """The options used to print arrays (``precision``: decimals of floats, -1 for the
+    default formatting)."""
+
+    def __init__(self, precision=-1):
+        self.precision = precision
+
+
+class _PrintOptionsContext:
+    """The context manager of :func:`printoptions`: sets the options on entry and restores
+    the previous ones on exit."""
+
+    def __init__(self, precision=-1):
+        self._precision = _operator.index(precision)
+        self._old = None
+
+    def __enter__(self):
+        self._old = _core._get_print_precision()
+        _core._set_print_precision(self._precision)
+        return self
+
+    def __exit__(self, *exc):
+        _core._set_print_precision(self._old)
+        return False
 
 
 def set_printoptions(precision=-1):
-    """Accepted for compatibility (mlxr prints with MLX's default precision)."""
-    _print_precision[0] = precision
+    """Set global printing precision for array formatting.
+
+    Example:
+        >>> print(x)  # Uses default precision
+        >>> mx.set_printoptions(precision=3)
+        >>> print(x)  # Uses precision of 3
+        >>> print(x)  # Uses precision of 3 (again)
+
+    Args:
+        precision (int): Number of decimal places.
+    """
+    _core._set_print_precision(_operator.index(precision))
 
 
 def get_printoptions():
-    """The print options."""
-    return {"precision": _print_precision[0]}
+    """Get global printing precision for array formatting.
+
+    Returns:
+    PrintOptions: The format options used for printing arrays.
+    """
+    return PrintOptions(_core._get_print_precision())
+
+
+def printoptions(precision=-1):
+    """Context manager for setting print options temporarily.
+
+    Example:
+        >>> print(x)  # Uses default precision
+        >>> with mx.printoptions(precision=3):
+        >>>     print(x)  # Uses precision of 3
+        >>> print(x)  # Back to default precision
+
+
+    Args:
+        precision (int): Number of decimal places. Use -1 for default
+    """
+    return _PrintOptionsContext(precision)
 
 
 # --- aliases and constants of mlx.core ------------------------------------------------
 
-import contextlib as _contextlib
 import math as _math
 
 acos = _core.arccos
@@ -212,17 +264,6 @@ def get_array_buffer_size(*args):
     return sum(a.nbytes for a in args)
 
 
-@_contextlib.contextmanager
-def printoptions(precision=-1):
-    """A context setting print options (accepted for compatibility)."""
-    old = _print_precision[0]
-    set_printoptions(precision)
-    try:
-        yield
-    finally:
-        set_printoptions(old)
-
-
 def matrix_norm(a, /, ord="fro", axis=(-2, -1), keepdims=False, *, stream=None):
     """Matrix norms: Frobenius, 1, -1, inf, -inf."""
     if ord == "fro" or ord is None:
@@ -245,7 +286,7 @@ __all__ += [
     "acos", "acosh", "asin", "asinh", "atan", "atanh", "atan2", "pow", "bitwise_left_shift",
     "bitwise_right_shift", "new_thread_unsafe_stream", "e", "pi", "inf", "nan", "euler_gamma",
     "newaxis", "cumulative_sum", "cumulative_prod", "empty", "empty_like", "from_dlpack",
-    "get_array_buffer_size", "printoptions", "matrix_norm",
+    "get_array_buffer_size", "matrix_norm",
 ]
 
 
@@ -317,3 +358,126 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
 
 
 __all__ += ["unique"]
+
+
+# --- fp8, masked / segmented products, graph export ----------------------------------
+
+
+def to_fp8(x, *, stream=None):
+    """Convert the array to fp8 (e4m3) from another floating-point type.
+
+    Args:
+      x (array): The input array.
+
+    Returns:
+      array: The array converted to fp8 with type ``uint8``.
+    """
+    return _core._to_fp8(x, stream=stream)
+
+
+def from_fp8(x, dtype=_core.bfloat16, *, stream=None):
+    """Convert the array from fp8 (e4m3) to another floating-point type.
+
+    Args:
+      x (array): The input fp8 array with type ``uint8``.
+      dtype (Dtype): The data type to convert to. Default: ``bfloat16``.
+
+    Returns:
+      array: The array converted from fp8.
+    """
+    return _core._from_fp8(x, dtype, stream=stream)
+
+
+def segmented_mm(a, b, /, segments, *, stream=None):
+    """Perform a matrix multiplication but segment the inner dimension and
+    save the result for each segment separately.
+
+    Args:
+      a (array): Input array of shape ``MxK``.
+      b (array): Input array of shape ``KxN``.
+      segments (array): The offsets into the inner dimension for each segment.
+
+    Returns:
+      array: The result per segment of shape ``MxN``.
+    """
+    return _core._segmented_mm(a, b, segments, stream=stream)
+
+
+def block_masked_mm(a, b, /, block_size=64, mask_out=None, mask_lhs=None, mask_rhs=None, *,
+                    stream=None):
+    """Matrix multiplication with block masking.
+
+    Perform the (possibly batched) matrix multiplication of two arrays and with blocks
+    of size ``block_size x block_size`` optionally masked out.
+
+    Assuming ``a`` with shape (..., `M`, `K`) and b with shape (..., `K`, `N`)
+
+    * ``lhs_mask`` must have shape (..., :math:`\\lceil` `M` / ``block_size`` :math:`\\rceil`, :math:`\\lceil` `K` / ``block_size`` :math:`\\rceil`)
+
+    * ``rhs_mask`` must have shape (..., :math:`\\lceil` `K` / ``block_size`` :math:`\\rceil`, :math:`\\lceil` `N` / ``block_size`` :math:`\\rceil`)
+
+    * ``out_mask`` must have shape (..., :math:`\\lceil` `M` / ``block_size`` :math:`\\rceil`, :math:`\\lceil` `N` / ``block_size`` :math:`\\rceil`)
+
+    Note: Only ``block_size=64`` and ``block_size=32`` are currently supported
+
+    Args:
+        a (array): Input array or scalar.
+        b (array): Input array or scalar.
+        block_size (int): Size of blocks to be masked. Must be ``32`` or ``64``. Default: ``64``.
+        mask_out (array, optional): Mask for output. Default: ``None``.
+        mask_lhs (array, optional): Mask for ``a``. Default: ``None``.
+        mask_rhs (array, optional): Mask for ``b``. Default: ``None``.
+
+    Returns:
+        array: The output array.
+    """
+    return _core._block_masked_mm(a, b, block_size, mask_out, mask_lhs, mask_rhs,
+                                  stream=stream)
+
+
+def _flat_arrays(tree):
+    """The arrays of a pytree (lists, tuples, dicts) in order; anything else is an error."""
+    if isinstance(tree, array):
+        return [tree]
+    if isinstance(tree, (list, tuple)):
+        return [a for t in tree for a in _flat_arrays(t)]
+    if isinstance(tree, dict):
+        return [a for t in tree.values() for a in _flat_arrays(t)]
+    raise ValueError("[tree_flatten] The argument should contain only arrays")
+
+
+def export_to_dot(file, *args, **kwargs):
+    """Export a graph to DOT format for visualization.
+
+    A variable number of output arrays can be provided for exporting
+    The graph exported will recursively include all unevaluated inputs of
+    the provided outputs.
+
+    Args:
+        file (str): The file path to export to.
+        *args (array): The output arrays.
+        **kwargs (dict[str, array]): Provide some names for arrays in the
+          graph to make the result easier to parse.
+
+    Example:
+      >>> a = mx.array(1) + mx.array(2)
+      >>> mx.export_to_dot("graph.dot", a)
+      >>> x = mx.array(1)
+      >>> y = mx.array(2)
+      >>> mx.export_to_dot("graph.dot", x + y, x=x, y=y)
+    """
+    outputs = _flat_arrays(list(args))
+    named = []
+    for name, a in kwargs.items():
+        if not isinstance(a, array):
+            raise ValueError("[export_to_dot] Keyword arguments must be arrays.")
+        named.append((name, a))
+    text = _core._export_to_dot(outputs, named)
+    if isinstance(file, (str, _os.PathLike)):
+        with open(file, "w") as f:
+            f.write(text)
+    else:
+        file.write(text)
+
+
+__all__ += ["to_fp8", "from_fp8", "segmented_mm", "block_masked_mm", "export_to_dot"]

@@ -1,5 +1,6 @@
 """``mlxr.core.fast``: MLX's fused ops (``rms_norm``, ``layer_norm``, ``rope``,
-``scaled_dot_product_attention``), composed from ordinary ops with the same results."""
+``scaled_dot_product_attention``, ``cross_entropy``, ``gated_delta_update``), composed from
+ordinary ops with the same results (the last two in the Rust core, ``ops::fast``)."""
 
 import math
 
@@ -79,3 +80,82 @@ def scaled_dot_product_attention(q, k, v, *, scale, mask=None, sinks=None, strea
             scores = scores + mask
     w = mx.softmax(scores.astype(mx.float32), axis=-1, precise=True).astype(q.dtype)
     return w @ v
+
+
+def cross_entropy(logits, targets, *, stream=None):
+    """Cross entropy loss with class indices as targets.
+
+    Computes ``logsumexp(logits, axis=-1) - logits[..., target]`` in a
+    fused kernel with accumulation in float32.
+
+    Note: The fused kernel is available on Metal and CUDA. The CPU falls
+    back to the unfused version, which reduces in the dtype of the logits.
+
+    Args:
+        logits (array): The unnormalized logits. The loss is computed over
+          the last axis.
+        targets (array): Class indices. The shape should match the shape of
+          ``logits`` with the last axis removed. The indices must be in
+          ``[0, logits.shape[-1])``.
+
+    Returns:
+        array: The per-element loss in float32, with the shape of
+        ``targets``.
+    """
+    return mx._cross_entropy(logits, targets, stream=stream)
+
+
+def gated_delta_update(q, k, v, gamma, beta, initial_state=None, mask=None, stream=None):
+    """Chunked gated delta network forward pass.
+
+    Args:
+        q: Queries [B, T, Hk, Dk]
+        k: Keys [B, T, Hk, Dk]
+        v: Values [B, T, Hv, Dv]
+        gamma: Decay rate in linear space [B, T, Hv]
+        beta: Delta update rates [B, T, Hv]
+        initial_state: Optional initial hidden state [B, T, Hk, Dv]
+        mask: Optional
+    Returns:
+        Tuple of (output [B, T, Hv, Dv], final_state [B, T, Hk, Dv])
+    """
+    return mx._gated_delta_update(q, k, v, gamma, beta, initial_state, mask, stream=stream)
+
+
+# --- custom kernels: MLX's entry points; mlxr compiles no user kernel source, so these
+# report the back-end as unavailable, as MLX does on a machine without it ---------------
+
+
+def metal_kernel(name, input_names, output_names, source, header="", ensure_row_contiguous=True,
+                 atomic_outputs=False, compile_options=None):
+    """A jit-compiled custom Metal kernel defined from a source string.
+
+    mlxr has no Metal back-end: the returned callable raises ``RuntimeError`` when called,
+    as MLX does on a machine without Metal.
+    """
+
+    def kernel(*args, **kwargs):
+        raise RuntimeError("[metal_kernel] No Metal back-end.")
+
+    return kernel
+
+
+def cuda_kernel(name, input_names, output_names, source, header="", ensure_row_contiguous=True,
+                shared_memory=0):
+    """A jit-compiled custom CUDA kernel defined from a source string.
+
+    mlxr does not compile user CUDA source: raises ``RuntimeError`` (MLX's message when it
+    has no CUDA back-end).
+    """
+    raise RuntimeError("[cuda_kernel] No CUDA back-end.")
+
+
+def precompiled_cuda_kernel(*, name, compiled_source, inputs, output_shapes, output_dtypes,
+                            scalars, grid, threadgroup, shared_memory=0, init_value=None,
+                            ensure_row_contiguous=False, stream=None):
+    """Run a precompiled CUDA kernel defined from PTX or cubin.
+
+    mlxr does not load user PTX / cubin: raises ``RuntimeError`` (MLX's message when it
+    has no CUDA back-end).
+    """
+    raise RuntimeError("[cuda_kernel] No CUDA back-end.")

@@ -1,5 +1,6 @@
 """``mlxr.core.linalg``: norms and the cross product (composed from ops) and the
-factorizations / solvers of the Rust core (lazy, batched, differentiable where noted)."""
+factorizations / solvers and determinants of the Rust core (lazy, batched,
+differentiable where noted)."""
 
 import math
 
@@ -126,3 +127,66 @@ def lu_factor(a, *, stream=None):
     """``(LU, pivots)`` in LAPACK's packed form."""
     lu_, piv = _one("lu_factor", a, stream=stream)
     return lu_, piv
+
+
+# --- determinants (compositions in the Rust core, as in MLX: cofactor expansion up to
+# 3x3 — differentiable —, the LU factorization above) -----------------------------------
+
+
+def det(a, *, stream=None):
+    """Compute the determinant of a square matrix.
+
+    This function supports arrays with at least 2 dimensions. When the
+    input has more than two dimensions, the determinant is computed for
+    each matrix in the last two dimensions.
+
+    Args:
+        a (array): Input array.
+        stream (Stream, optional): Stream or device. Defaults to ``None``
+          in which case the default stream of the default device is used.
+
+    Returns:
+        array: The determinant(s) of the input matrix (matrices).
+
+    Example:
+        >>> A = mx.array([[1., 2.], [3., 4.]])
+        >>> mx.linalg.det(A, stream=mx.cpu)
+        array(-2, dtype=float32)
+    """
+    return _one("det", a, stream=stream)[0]
+
+
+def slogdet(a, *, stream=None):
+    """Compute the sign and natural log of the absolute value of the
+    determinant of a square matrix.
+
+    This function supports arrays with at least 2 dimensions. When the
+    input has more than two dimensions, the sign and log-absolute-determinant
+    are computed for each matrix in the last two dimensions.
+
+    For a singular matrix, ``sign`` is 0 and ``logabsdet`` is ``-inf``.
+
+    The determinant can be reconstructed as ``det = sign * exp(logabsdet)``.
+    This is more numerically stable than computing the determinant directly
+    for matrices with large or small determinants.
+
+    Args:
+        a (array): Input array.
+        stream (Stream, optional): Stream or device. Defaults to ``None``
+          in which case the default stream of the default device is used.
+
+    Returns:
+        tuple(array, array): The ``sign`` and ``logabsdet`` of the
+          determinant. ``sign`` is -1, 0, or +1. ``logabsdet`` is the
+          natural log of the absolute value of the determinant.
+
+    Example:
+        >>> A = mx.array([[1., 2.], [3., 4.]])
+        >>> sign, logabsdet = mx.linalg.slogdet(A, stream=mx.cpu)
+        >>> sign
+        array(-1, dtype=float32)
+        >>> logabsdet
+        array(0.693147, dtype=float32)
+    """
+    sign, logabsdet = _one("slogdet", a, stream=stream)
+    return sign, logabsdet

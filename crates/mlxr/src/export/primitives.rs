@@ -15,6 +15,7 @@ use crate::primitives::binary::{Binary, BinaryOp, DivMod};
 use crate::primitives::cast::AsType;
 use crate::primitives::creation::{Arange, Eye, Full, Linspace, Tri};
 use crate::primitives::fft::Fft;
+use crate::primitives::fp8::{FromFp8, ToFp8};
 use crate::primitives::indexing::{
     DynamicSlice, DynamicSliceUpdate, Gather, GatherAxis, Scatter, ScatterAxis, ScatterReduce,
     SliceUpdate,
@@ -368,6 +369,8 @@ exportable!(Select);
 exportable!(Unary { op });
 exportable!(StopGradient);
 exportable!(Identity);
+exportable!(ToFp8);
+exportable!(FromFp8 { dtype });
 exportable!(Depends { num_inputs });
 
 // ---- registry ----------------------------------------------------------------------
@@ -396,6 +399,8 @@ static REGISTRY: &[(&str, Importer)] = registry![
     Eye,
     Tri,
     Fft,
+    ToFp8,
+    FromFp8,
     Gather,
     GatherAxis,
     Scatter,

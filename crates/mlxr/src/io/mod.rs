@@ -1,17 +1,20 @@
 //! Reading and writing arrays in MLX's file formats: `.npy` (one array), `.npz` (named
-//! arrays, stored or deflated) and `.safetensors` (named arrays plus string metadata).
+//! arrays, stored or deflated), `.safetensors` (named arrays plus string metadata) and
+//! `.gguf` (named arrays plus typed metadata; `gguf.rs`).
 //!
 //! The functions mirror MLX's: [`save`] (`mx.save`), [`savez`] (`mx.savez`),
 //! [`savez_compressed`] (`mx.savez_compressed`), [`save_safetensors`]
-//! (`mx.save_safetensors`) and [`load`] (`mx.load`, dispatching on the extension). Like
+//! (`mx.save_safetensors`), [`save_gguf`] (`mx.save_gguf`) and [`load`] (`mx.load`, dispatching on the extension). Like
 //! MLX, the savers append the format's extension when the path lacks it. Every failure —
 //! a missing file, a truncated or corrupt one, an unsupported dtype — is an
 //! [`Error::Io`] naming the function, the file and the problem.
 
+pub mod gguf;
 pub mod npy;
 pub mod npz;
 pub mod safetensors;
 
+pub use gguf::{load_gguf, load_gguf_bytes, save_gguf, save_gguf_bytes, GgufMetadata, GgufValue};
 pub use npy::{load_npy, load_npy_bytes, save_npy, save_npy_bytes};
 pub use npz::{load_npz, load_npz_bytes, savez, savez_bytes, savez_compressed};
 pub use safetensors::{
@@ -45,6 +48,13 @@ pub enum Loaded {
         /// The `__metadata__` strings (empty when the file has none).
         metadata: HashMap<String, String>,
     },
+    /// The tensors of a `.gguf` file, in file order, and its metadata.
+    Gguf {
+        /// The tensors (a quantized one as its weights, scales and biases).
+        arrays: NamedArrays,
+        /// The metadata, in file order.
+        metadata: GgufMetadata,
+    },
 }
 
 impl Loaded {
@@ -68,7 +78,9 @@ impl Loaded {
     pub fn arrays(&self) -> &[(String, Array)] {
         match self {
             Loaded::Array(_) => &[],
-            Loaded::Arrays(v) | Loaded::Safetensors { arrays: v, .. } => v,
+            Loaded::Arrays(v)
+            | Loaded::Safetensors { arrays: v, .. }
+            | Loaded::Gguf { arrays: v, .. } => v,
         }
     }
     /// The named arrays, consuming the result (a `.npy` array comes back under the name
@@ -76,7 +88,9 @@ impl Loaded {
     pub fn into_arrays(self) -> NamedArrays {
         match self {
             Loaded::Array(a) => vec![("arr_0".to_string(), a)],
-            Loaded::Arrays(v) | Loaded::Safetensors { arrays: v, .. } => v,
+            Loaded::Arrays(v)
+            | Loaded::Safetensors { arrays: v, .. }
+            | Loaded::Gguf { arrays: v, .. } => v,
         }
     }
     /// The array named `name`, if any.
@@ -86,7 +100,14 @@ impl Loaded {
             .find(|(n, _)| n == name)
             .map(|(_, a)| a)
     }
-    /// The safetensors metadata (`None` for `.npy`/`.npz`).
+    /// The GGUF metadata (`None` for the other formats).
+    pub fn gguf_metadata(&self) -> Option<&GgufMetadata> {
+        match self {
+            Loaded::Gguf { metadata, .. } => Some(metadata),
+            _ => None,
+        }
+    }
+    /// The safetensors metadata (`None` for `.npy`/`.npz`/`.gguf`).
     pub fn metadata(&self) -> Option<&HashMap<String, String>> {
         match self {
             Loaded::Safetensors { metadata, .. } => Some(metadata),
@@ -96,7 +117,7 @@ impl Loaded {
 }
 
 /// Load a file, picking the format from its extension like MLX's `mx.load`: `.npy` gives
-/// one array, `.npz` named arrays, `.safetensors` named arrays and metadata.
+/// one array, `.npz` named arrays, `.safetensors` and `.gguf` named arrays and metadata.
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded> {
     let path = path.as_ref();
     let ext = path
@@ -106,14 +127,14 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded> {
             io_error(
                 "load",
                 Some(path),
-                "could not infer the file format from the extension (expected .npy, .npz or \
-                 .safetensors)",
+                "could not infer the file format from the extension (expected .npy, .npz, \
+                 .safetensors or .gguf)",
             )
         })?;
     load_with_format(path, &ext)
 }
 
-/// Load a file in an explicit format (`"npy"`, `"npz"` or `"safetensors"`), whatever
+/// Load a file in an explicit format (`"npy"`, `"npz"`, `"safetensors"` or `"gguf"`), whatever
 /// its extension (MLX's `mx.load(file, format=...)`).
 pub fn load_with_format(path: impl AsRef<Path>, format: &str) -> Result<Loaded> {
     let path = path.as_ref();
@@ -124,15 +145,14 @@ pub fn load_with_format(path: impl AsRef<Path>, format: &str) -> Result<Loaded> 
             let (arrays, metadata) = load_safetensors(path)?;
             Ok(Loaded::Safetensors { arrays, metadata })
         }
-        "gguf" => Err(io_error(
-            "load",
-            Some(path),
-            "the GGUF format is not supported by mlxr",
-        )),
+        "gguf" => {
+            let (arrays, metadata) = load_gguf(path)?;
+            Ok(Loaded::Gguf { arrays, metadata })
+        }
         f => Err(io_error(
             "load",
             Some(path),
-            format!("unknown file format '{f}' (expected npy, npz or safetensors)"),
+            format!("unknown file format '{f}' (expected npy, npz, safetensors or gguf)"),
         )),
     }
 }

@@ -1,7 +1,9 @@
 //! Matrix products (`matmul`, `addmm`, `inner`, `outer`, `tensordot`) and MLX's
 //! `mx.linalg` factorizations and solvers (`inv`, `tri_inv`, `cholesky`, `cholesky_inv`,
 //! `qr`, `svd`, `eigh`, `eigvalsh`, `eig`, `eigvals`, `lu`, `lu_factor`, `solve`,
-//! `solve_triangular`, `pinv`, `cross`; primitives in `primitives/linalg.rs`).
+//! `solve_triangular`, `pinv`, `cross`; primitives in `primitives/linalg.rs`), the
+//! determinants `det` / `slogdet` (compositions, as MLX) and the masked products
+//! `block_masked_mm` / `segmented_mm`.
 //!
 //! `matmul` follows MLX (and NumPy): 1-D operands are promoted to matrices and the added
 //! axis is removed from the result, batch axes broadcast, only floating (and complex) dtypes
@@ -527,4 +529,326 @@ pub fn cross(a: &Array, b: &Array, axis: isize) -> Result<Array> {
         )
     };
     super::concatenate(&[term(1, 2)?, term(2, 0)?, term(0, 1)?], ax as isize)
+}
+
+// ---- determinants ---------------------------------------------------------------------
+
+/// Validate a determinant input and convert it to an inexact dtype (integers and bool
+/// become float32, as MLX), with MLX's messages.
+fn det_input(a: &Array, op: &str) -> Result<Array> {
+    if a.ndim() < 2 {
+        return Err(Error::InvalidArgument(format!(
+            "[linalg::{op}] Arrays must have >= 2 dimensions. Received array with {} dimensions.",
+            a.ndim()
+        )));
+    }
+    let nd = a.ndim();
+    if a.shape()[nd - 1] != a.shape()[nd - 2] {
+        return Err(Error::Shape(format!(
+            "[linalg::{op}] Only defined for square matrices, got shape {:?}.",
+            a.shape()
+        )));
+    }
+    if a.dtype() == Dtype::Complex64 {
+        return Err(Error::Dtype(format!(
+            "[linalg::{op}] Complex inputs are not supported."
+        )));
+    }
+    if a.dtype().is_inexact() {
+        Ok(a.clone())
+    } else {
+        astype(a, Dtype::Float32)
+    }
+}
+
+/// Element `(i, j)` of every matrix of `a` (the last two axes removed).
+fn entry(a: &Array, i: usize, j: usize) -> Result<Array> {
+    let nd = a.ndim();
+    let zeros = vec![0isize; nd];
+    let mut start = zeros.clone();
+    let mut stop: Vec<isize> = a.shape().iter().map(|&d| d as isize).collect();
+    start[nd - 2] = i as isize;
+    start[nd - 1] = j as isize;
+    stop[nd - 2] = i as isize + 1;
+    stop[nd - 1] = j as isize + 1;
+    let s = super::slice(a, &start, &stop, &vec![1; nd])?;
+    super::squeeze(&s, Some(&[-2, -1]))
+}
+
+/// The determinant of matrices of order 0 to 3 by cofactor expansion, in MLX's order of
+/// operations (so float32 results are bit-identical): `ad - bc` for 2x2 and
+/// `a(ei - fh) - b(di - fg) + c(dh - eg)` for 3x3. Differentiable.
+fn small_det(a: &Array) -> Result<Array> {
+    use super::{multiply as mul, subtract as sub};
+    let nd = a.ndim();
+    let n = a.shape()[nd - 1];
+    let e = |i, j| entry(a, i, j);
+    match n {
+        0 => super::ones(&a.shape()[..nd - 2], Some(a.dtype())),
+        1 => e(0, 0),
+        2 => sub(mul(e(0, 0)?, e(1, 1)?)?, mul(e(0, 1)?, e(1, 0)?)?),
+        _ => {
+            let minor = |r0: usize, r1: usize, c0: usize, c1: usize| -> Result<Array> {
+                sub(mul(e(r0, c0)?, e(r1, c1)?)?, mul(e(r0, c1)?, e(r1, c0)?)?)
+            };
+            let t0 = mul(e(0, 0)?, minor(1, 2, 1, 2)?)?;
+            let t1 = mul(e(0, 1)?, minor(1, 2, 0, 2)?)?;
+            let t2 = mul(e(0, 2)?, minor(1, 2, 0, 1)?)?;
+            super::add(sub(t0, t1)?, t2)
+        }
+    }
+}
+
+/// `(sign, log|det|)` of matrices of order 4 and more through the LU factorization (as
+/// MLX): the sign is the parity of the row swaps and of the negative pivots (0 when a
+/// pivot is zero), `log|det|` the sum of the logs of the pivots' magnitudes (`-inf` when
+/// one is zero). float16 / bfloat16 inputs are an error, as MLX's `lu_factor`.
+fn lu_slogdet(a: &Array) -> Result<(Array, Array)> {
+    if !matches!(a.dtype(), Dtype::Float32 | Dtype::Float64) {
+        return Err(Error::Dtype(format!(
+            "[linalg::lu_factor] Arrays must have type float32 or float64. Received array with type {}.",
+            a.dtype()
+        )));
+    }
+    let n = a.shape()[a.ndim() - 1];
+    let o = Luf::apply(a);
+    let diag = super::diagonal(&o[0], 0, -2, -1)?;
+    let singular = super::any(&super::equal(&diag, 0.0)?, Some(&[-1]), false)?;
+    let idx = super::arange_range(0, n as i64, 1, Some(Dtype::Uint32))?;
+    let swaps = super::sum(&super::not_equal(&o[1], &idx)?, Some(&[-1]), false)?;
+    let negative = super::sum(&super::less(&diag, 0.0)?, Some(&[-1]), false)?;
+    let parity = super::remainder(super::add(&swaps, &negative)?, 2)?;
+    let sign = astype(
+        &super::subtract(1, super::multiply(2, &parity)?)?,
+        a.dtype(),
+    )?;
+    let sign = super::where_(&singular, 0.0, &sign)?;
+    let logs = super::sum(&super::log(&super::abs(&diag)?)?, Some(&[-1]), false)?;
+    let logabs = super::where_(&singular, f64::NEG_INFINITY, &logs)?;
+    Ok((sign, logabs))
+}
+
+/// The determinant of (batches of) square matrices in the last two axes (MLX's
+/// `linalg::det`). Integer and bool inputs give float32; complex inputs are an error.
+/// Orders up to 3 use the cofactor expansion (differentiable, also in float16/bfloat16);
+/// larger matrices use `sign * exp(log|det|)` from the LU factorization (float32 /
+/// float64 only, no derivative, the exponential taken in float32: as MLX).
+pub fn det(a: &Array) -> Result<Array> {
+    let a = det_input(a, "det")?;
+    if a.shape()[a.ndim() - 1] <= 3 {
+        return small_det(&a);
+    }
+    let (sign, logabs) = lu_slogdet(&a)?;
+    // MLX 0.32 takes the exponential in float32 (for float64 inputs too: `log|det|` is
+    // rounded to float32 first), so its float64 determinants of order 4 and more carry
+    // float32 precision; mlxr gives the same values.
+    let mag = astype(&super::exp(&astype(&logabs, Dtype::Float32)?)?, a.dtype())?;
+    super::multiply(&sign, &mag)
+}
+
+/// The sign (-1, 0 or 1) and the natural log of the absolute value of the determinant of
+/// (batches of) square matrices (MLX's `linalg::slogdet`): `det = sign * exp(logabsdet)`,
+/// and a singular matrix gives `(0, -inf)`. Same dtypes and paths as [`det`]: orders up
+/// to 3 take the sign and log of the cofactor expansion.
+pub fn slogdet(a: &Array) -> Result<(Array, Array)> {
+    let a = det_input(a, "slogdet")?;
+    let nd = a.ndim();
+    let n = a.shape()[nd - 1];
+    if n == 0 {
+        let batch = &a.shape()[..nd - 2];
+        return Ok((
+            super::ones(batch, Some(a.dtype()))?,
+            super::zeros(batch, Some(a.dtype()))?,
+        ));
+    }
+    if n <= 3 {
+        let d = small_det(&a)?;
+        return Ok((super::sign(&d)?, super::log(&super::abs(&d)?)?));
+    }
+    lu_slogdet(&a)
+}
+
+// ---- masked products ------------------------------------------------------------------
+
+/// A block mask of shape `(..., ceil(rows / bs), ceil(cols / bs))` expanded to the
+/// elements: `(..., rows, cols)`, each block entry repeated over its `bs x bs` block.
+fn expand_block_mask(mask: &Array, bs: usize, rows: usize, cols: usize) -> Result<Array> {
+    let nd = mask.ndim();
+    let (rb, cb) = (mask.shape()[nd - 2], mask.shape()[nd - 1]);
+    let batch = &mask.shape()[..nd - 2];
+    let mut s1 = batch.to_vec();
+    s1.extend_from_slice(&[rb, 1, cb, 1]);
+    let mut s2 = batch.to_vec();
+    s2.extend_from_slice(&[rb, bs, cb, bs]);
+    let mut s3 = batch.to_vec();
+    s3.extend_from_slice(&[rb * bs, cb * bs]);
+    let m = broadcast_to(&reshape_to(mask, &s1)?, &s2)?;
+    let m = reshape_to(&m, &s3)?;
+    let mut stop: Vec<isize> = s3.iter().map(|&d| d as isize).collect();
+    stop[nd - 2] = rows as isize;
+    stop[nd - 1] = cols as isize;
+    super::slice(&m, &vec![0; nd], &stop, &vec![1; nd])
+}
+
+/// Apply a block mask to `x` (whose last two axes are `rows x cols`): a bool mask zeroes
+/// the masked-out blocks (a NaN there does not leak), any other mask scales each block by
+/// its entry (in `x`'s dtype). The mask broadcasts (NumPy rules) against
+/// `(ceil(rows / bs), ceil(cols / bs))`, as in MLX.
+fn apply_block_mask(x: &Array, mask: &Array, bs: usize, what: &str) -> Result<Array> {
+    let nd = x.ndim();
+    let (rows, cols) = (x.shape()[nd - 2], x.shape()[nd - 1]);
+    let want = [rows.div_ceil(bs), cols.div_ceil(bs)];
+    let target = super::broadcast_shapes(mask.shape(), &want, "[block_masked_mm]")
+        .ok()
+        .filter(|t| t[t.len() - 2..] == want)
+        .ok_or_else(|| {
+            Error::Shape(format!(
+                "[block_masked_mm] {what} of shape {:?} cannot be broadcast to the block shape \
+                 {want:?} (ceil of {rows}x{cols} over the block size {bs}).",
+                mask.shape()
+            ))
+        })?;
+    let mask = broadcast_to(mask, &target)?;
+    let full = expand_block_mask(&mask, bs, rows, cols)?;
+    if mask.dtype() == Dtype::Bool {
+        super::where_(&full, x, 0.0)
+    } else {
+        super::multiply(x, &astype(&full, x.dtype())?)
+    }
+}
+
+/// Matrix product with block masking (MLX's `block_masked_mm`): the blocks of
+/// `block_size x block_size` of `a` (`..., M, K`), `b` (`..., K, N`) and of the output
+/// (`..., M, N`) are multiplied by the entries of `mask_lhs` (`..., ceil(M/bs),
+/// ceil(K/bs)`), `mask_rhs` and `mask_out` (each broadcasting to its shape). A bool mask
+/// drops its `false` blocks (as zeros that do not propagate NaN), a numeric mask scales
+/// the blocks. `block_size` must be 32 or 64 and the inputs real floating (as MLX); batch
+/// axes broadcast as in [`matmul`]. Differentiable in `a`, `b` and the numeric masks (a
+/// composition of `where` / `multiply` / `matmul`).
+pub fn block_masked_mm(
+    a: &Array,
+    b: &Array,
+    block_size: usize,
+    mask_out: Option<&Array>,
+    mask_lhs: Option<&Array>,
+    mask_rhs: Option<&Array>,
+) -> Result<Array> {
+    if block_size != 32 && block_size != 64 {
+        return Err(Error::InvalidArgument(format!(
+            "[block_masked_mm] Only block_sizes 32, 64 are supported. Got block size {block_size}."
+        )));
+    }
+    let dt = promote_types(a.dtype(), b.dtype());
+    if !dt.is_floating() {
+        return Err(Error::Dtype(format!(
+            "[block_masked_mm] Only real floating point types are supported but {} and {} were provided which results in {dt}, which is not a real floating point type.",
+            a.dtype(),
+            b.dtype()
+        )));
+    }
+    if mask_out.is_none() && mask_lhs.is_none() && mask_rhs.is_none() {
+        return matmul(&astype(a, dt)?, &astype(b, dt)?);
+    }
+    let (a1, b1) = (a.ndim() == 1, b.ndim() == 1);
+    if a.ndim() == 0 || b.ndim() == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "[block_masked_mm] inputs must have at least one dimension (shapes {:?} and {:?}).",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let mut a = astype(a, dt)?;
+    let mut b = astype(b, dt)?;
+    if a1 {
+        a = super::expand_dims(&a, &[0])?;
+    }
+    if b1 {
+        b = super::expand_dims(&b, &[-1])?;
+    }
+    let (ka, kb) = (a.shape()[a.ndim() - 1], b.shape()[b.ndim() - 2]);
+    if ka != kb {
+        return Err(Error::Shape(format!(
+            "[block_masked_mm] Last dimension of first input with shape {:?} must match second to last dimension of second input with shape {:?}.",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    if let Some(m) = mask_lhs {
+        a = apply_block_mask(&a, m, block_size, "mask_lhs")?;
+    }
+    if let Some(m) = mask_rhs {
+        b = apply_block_mask(&b, m, block_size, "mask_rhs")?;
+    }
+    let mut out = matmul(&a, &b)?;
+    if let Some(m) = mask_out {
+        out = apply_block_mask(&out, m, block_size, "mask_out")?;
+    }
+    if b1 {
+        out = super::squeeze(&out, Some(&[-1]))?;
+    }
+    if a1 {
+        out = super::squeeze(&out, Some(&[if b1 { -1 } else { -2 }]))?;
+    }
+    Ok(out)
+}
+
+/// Matrix products over segments of the inner dimension (MLX's `segmented_mm`): `a` is
+/// `M x K`, `b` is `K x N`, `segments` (integer, shape `(..., 2)`) holds `[start, end)`
+/// ranges of `K`; the result (`segments.shape[:-1] + [M, N]`) holds
+/// `a[:, start:end] @ b[start:end]` per segment (zero for an empty range; ranges are
+/// clipped to `[0, K]`). Differentiable in `a` and `b`.
+pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
+    if a.ndim() != 2 || b.ndim() != 2 {
+        return Err(Error::InvalidArgument(format!(
+            "[segmented_mm] Batched matmul not supported: a and b must be matrices, got shapes {:?} and {:?}.",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let dt = promote_types(a.dtype(), b.dtype());
+    if !dt.is_floating() {
+        return Err(Error::Dtype(format!(
+            "[segmented_mm] Only real floating point types are supported but {} and {} were provided which results in {dt}, which is not a real floating point type.",
+            a.dtype(),
+            b.dtype()
+        )));
+    }
+    if !segments.dtype().is_integer() {
+        return Err(Error::Dtype(format!(
+            "[segmented_mm] Got segments with invalid dtype {}. Segments must be integral.",
+            segments.dtype()
+        )));
+    }
+    if segments.ndim() == 0 || segments.shape()[segments.ndim() - 1] != 2 {
+        return Err(Error::Shape(format!(
+            "[segmented_mm] The segments should have shape (..., 2) but {:?} was provided.",
+            segments.shape()
+        )));
+    }
+    let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
+    if b.shape()[0] != k {
+        return Err(Error::Shape(format!(
+            "[segmented_mm] Last dimension of first input with shape {:?} must match first dimension of second input with shape {:?}.",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let batch = segments.shape()[..segments.ndim() - 1].to_vec();
+    let s = reshape_to(
+        &astype(segments, Dtype::Int64)?,
+        &[batch.iter().product(), 2],
+    )?;
+    let parts = super::split_sections(&s, 2, 1)?;
+    // keep[s, 0, k]: whether k lies in segment s.
+    let kk = super::arange_range(0, k as i64, 1, Some(Dtype::Int64))?;
+    let start = super::expand_dims(&parts[0], &[-1])?;
+    let stop = super::expand_dims(&parts[1], &[-1])?;
+    let keep = super::logical_and(super::greater_equal(&kk, &start)?, super::less(&kk, &stop)?)?;
+    let a = astype(a, dt)?;
+    let b = astype(b, dt)?;
+    let masked = super::where_(&keep, &super::expand_dims(&a, &[0])?, 0.0)?;
+    let out = matmul(&masked, &b)?;
+    let mut shape = batch;
+    shape.extend_from_slice(&[m, n]);
+    reshape_to(&out, &shape)
 }

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod cast;
 pub mod creation;
 pub mod fft;
+pub mod fp8;
 pub mod indexing;
 pub mod linalg;
 pub mod matmul;
@@ -29,6 +30,7 @@ pub fn all_names() -> Vec<&'static str> {
         cast::NAMES,
         creation::NAMES,
         fft::NAMES,
+        fp8::NAMES,
         indexing::NAMES,
         linalg::NAMES,
         matmul::NAMES,

@@ -35,6 +35,7 @@ mod cuda_sort;
 mod distributed;
 mod einsum;
 mod export;
+mod extra_api;
 mod fft;
 mod indexing;
 mod io;

@@ -15,6 +15,7 @@ fn every_primitive_has_checked_rules() {
     crate::fft::run_vmap();
     crate::linalg::run_vmap();
     crate::quantized::run_vmap();
+    crate::extra_api::run_vmap();
     crate::rules_structural::run_vmap();
     let all = mlxr::primitives::all_names();
     let grad = GRAD_CHECKED.lock().unwrap().clone();
@@ -33,8 +34,16 @@ fn every_primitive_has_checked_rules() {
     // MLX raises for the vjp/jvp of these (bit reinterpretation, the SVD-based covariance
     // square root of multivariate_normal, scatter with multiplication); mlxr returns the
     // same clear error, checked in rules_structural.
-    // LUF and Eig have no derivative in MLX either.
-    let mlx_raises = ["Scatter Prod", "SymSqrt", "View", "LUF", "Eig"];
+    // LUF and Eig have no derivative in MLX either, nor the fp8 conversions.
+    let mlx_raises = [
+        "Scatter Prod",
+        "SymSqrt",
+        "View",
+        "LUF",
+        "Eig",
+        "ToFP8",
+        "FromFP8",
+    ];
     let no_grad: Vec<&&str> = all
         .iter()
         .filter(|n| !grad.contains(**n) && !mlx_raises.contains(*n))

@@ -7,6 +7,7 @@ pub mod copy;
 pub mod creation;
 pub mod elementwise;
 pub mod fft;
+pub mod fp8;
 pub mod indexing;
 pub mod linalg;
 pub mod matmul;
