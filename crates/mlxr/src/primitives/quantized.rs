@@ -61,8 +61,11 @@ impl Quantize {
         inputs
             .get(1)
             .map(|g| -> Result<f32> {
-                let v: Vec<f32> =
-                    crate::backend::cpu::copy::gather_to_vec::<f32>(&g.data()?, g.shape(), g.dtype());
+                let v: Vec<f32> = crate::backend::cpu::copy::gather_to_vec::<f32>(
+                    &g.data()?,
+                    g.shape(),
+                    g.dtype(),
+                );
                 Ok(v[0])
             })
             .transpose()
@@ -221,13 +224,7 @@ impl Dequantize {
         let mut s = inputs[0].shape().to_vec();
         let kp = *s.last().expect("matrix");
         *s.last_mut().expect("matrix") = kp * 32 / self.bits as usize;
-        Array::new_node(
-            s,
-            self.dtype,
-            Arc::new(self.clone()),
-            inputs,
-            ops::stream(),
-        )
+        Array::new_node(s, self.dtype, Arc::new(self.clone()), inputs, ops::stream())
     }
 
     /// The unpacked integers of affine `w` as floats of `dt` (shape of the dequantized

@@ -594,7 +594,11 @@ fn fp_weights(rows: usize, k: usize, seed: u64) -> Array {
                 for (j, x) in out.iter_mut().enumerate() {
                     let t = fp4_ties[(r.next_u64() % fp4_ties.len() as u64) as usize];
                     let s = if r.uniform(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 };
-                    *x = if j % 16 == 0 { 6.0 * scale } else { s * t * scale };
+                    *x = if j % 16 == 0 {
+                        6.0 * scale
+                    } else {
+                        s * t * scale
+                    };
                 }
             }
             _ => {
@@ -661,9 +665,7 @@ fn fp_quantize_and_dequantize_match_mlx_bitwise() {
         let (q, s, b) = ops::quantize(&wd, None, None, *mode).unwrap();
         assert!(b.is_none(), "{mode}: no biases");
         assert_eq!(s.dtype(), Dtype::Uint8);
-        let dq = |dt: Option<Dtype>| {
-            ops::dequantize(&q, &s, None, None, None, *mode, dt).unwrap()
-        };
+        let dq = |dt: Option<Dtype>| ops::dequantize(&q, &s, None, None, None, *mode, dt).unwrap();
         let d = dq(None);
         assert_eq!(d.dtype(), Dtype::Bfloat16, "{mode}: default output dtype");
         ours.push((
@@ -688,7 +690,11 @@ fn fp_quantize_and_dequantize_match_mlx_bitwise() {
             r[1].to_vec::<u8>().unwrap(),
             "{what}: scales"
         );
-        assert_same(&d.astype(Dtype::Float32).unwrap(), &r[2], &format!("{what}: dequantized"));
+        assert_same(
+            &d.astype(Dtype::Float32).unwrap(),
+            &r[2],
+            &format!("{what}: dequantized"),
+        );
         assert_same(d32, &r[3], &format!("{what}: dequantized float32"));
         assert_same(d16, &r[4], &format!("{what}: dequantized float16"));
     }
@@ -748,7 +754,7 @@ fn mxfp4_float64_matches_mlx_and_fp8_modes_follow_float32() {
     let v: Vec<f64> = (0..64 * 64)
         .map(|i| {
             let row = i / 64;
-            let e = ((row * 37) % 1400) as i32 - 700;
+            let e = ((row * 37) % 1400) - 700;
             r.uniform(-1.0, 1.0) * (2f64).powi(e)
         })
         .collect();
@@ -780,13 +786,25 @@ fn mxfp4_float64_matches_mlx_and_fp8_modes_follow_float32() {
     for mode in [QuantizationMode::Mxfp8, QuantizationMode::Nvfp4] {
         let (q32, s32, _) = ops::quantize(&w32, None, None, mode).unwrap();
         let (q64, s64, _) = ops::quantize(&w64, None, None, mode).unwrap();
-        assert_eq!(q32.to_vec::<u32>().unwrap(), q64.to_vec::<u32>().unwrap(), "{mode}");
-        assert_eq!(s32.to_vec::<u8>().unwrap(), s64.to_vec::<u8>().unwrap(), "{mode}");
-        let d64 = ops::dequantize(&q64, &s64, None, None, None, mode, Some(Dtype::Float64))
-            .unwrap();
-        let d32 = ops::dequantize(&q32, &s32, None, None, None, mode, Some(Dtype::Float32))
-            .unwrap();
-        assert_same(&d64, &d32.astype(Dtype::Float64).unwrap(), &format!("{mode} f64"));
+        assert_eq!(
+            q32.to_vec::<u32>().unwrap(),
+            q64.to_vec::<u32>().unwrap(),
+            "{mode}"
+        );
+        assert_eq!(
+            s32.to_vec::<u8>().unwrap(),
+            s64.to_vec::<u8>().unwrap(),
+            "{mode}"
+        );
+        let d64 =
+            ops::dequantize(&q64, &s64, None, None, None, mode, Some(Dtype::Float64)).unwrap();
+        let d32 =
+            ops::dequantize(&q32, &s32, None, None, None, mode, Some(Dtype::Float32)).unwrap();
+        assert_same(
+            &d64,
+            &d32.astype(Dtype::Float64).unwrap(),
+            &format!("{mode} f64"),
+        );
     }
 }
 
@@ -811,8 +829,7 @@ fn nvfp4_global_scale_matches_mlx() {
         );
         cases.push((code, vec![("w", &w), ("gs", gs)]));
         let wd = w.astype(dt).unwrap();
-        let (q, s, _) =
-            ops::quantize_with_global_scale(&wd, None, None, nv, Some(gs)).unwrap();
+        let (q, s, _) = ops::quantize_with_global_scale(&wd, None, None, nv, Some(gs)).unwrap();
         let d = ops::dequantize_with_global_scale(&q, &s, None, None, None, nv, Some(gs), None)
             .unwrap();
         let d2 = ops::dequantize_with_global_scale(
@@ -829,12 +846,26 @@ fn nvfp4_global_scale_matches_mlx() {
         // MLX promotes the requested type with the float32 global scale.
         assert_eq!(d.dtype(), Dtype::Float32);
         assert_eq!(d2.dtype(), Dtype::Float32);
-        ours.push((format!("{dt:?} gs={}", gs.item::<f32>().unwrap()), q, s, d, d2));
+        ours.push((
+            format!("{dt:?} gs={}", gs.item::<f32>().unwrap()),
+            q,
+            s,
+            d,
+            d2,
+        ));
     }
     let refs = numpy_batch(&cases);
     for ((what, q, s, d, d2), r) in ours.iter().zip(&refs) {
-        assert_eq!(q.to_vec::<u32>().unwrap(), r[0].to_vec::<u32>().unwrap(), "{what}");
-        assert_eq!(s.to_vec::<u8>().unwrap(), r[1].to_vec::<u8>().unwrap(), "{what}");
+        assert_eq!(
+            q.to_vec::<u32>().unwrap(),
+            r[0].to_vec::<u32>().unwrap(),
+            "{what}"
+        );
+        assert_eq!(
+            s.to_vec::<u8>().unwrap(),
+            r[1].to_vec::<u8>().unwrap(),
+            "{what}"
+        );
         assert_same(d, &r[2], what);
         assert_same(d2, &r[3], what);
     }
@@ -958,10 +989,32 @@ fn fp_batched_weights_gather_qmm_and_gradients() {
         let got = ops::quantized_matmul(&x, &q, &s, None, true, None, None, mode).unwrap();
         assert_eq!(got.shape(), &[3, 2, 4, 16]);
         let (eq, es, _) = ops::quantize(&e, None, None, mode).unwrap();
-        let g1 = ops::gather_qmm(&x3, &eq, &es, None, None, Some(&rhs3), true, None, None, mode)
-            .unwrap();
-        let g2 = ops::gather_qmm(&x3, &eq, &es, None, Some(&lhs), Some(&rhs), true, None, None, mode)
-            .unwrap();
+        let g1 = ops::gather_qmm(
+            &x3,
+            &eq,
+            &es,
+            None,
+            None,
+            Some(&rhs3),
+            true,
+            None,
+            None,
+            mode,
+        )
+        .unwrap();
+        let g2 = ops::gather_qmm(
+            &x3,
+            &eq,
+            &es,
+            None,
+            Some(&lhs),
+            Some(&rhs),
+            true,
+            None,
+            None,
+            mode,
+        )
+        .unwrap();
         assert_eq!(g2.shape(), &[2, 2, 2, 16]);
         // Gradient wrt x (MLX: none wrt the uint8 scales).
         let (qg, sg, _) = ops::quantize(&wg, None, None, mode).unwrap();
@@ -989,11 +1042,21 @@ fn fp_batched_weights_gather_qmm_and_gradients() {
         );
         assert_close(&got, &refs[0], 1e-4, 1e-4, &format!("{mode} batched w"));
         assert_close(&g1, &refs[1], 1e-4, 1e-4, &format!("{mode} gather_qmm rhs"));
-        assert_close(&g2, &refs[2], 1e-4, 1e-4, &format!("{mode} gather_qmm lhs+rhs"));
+        assert_close(
+            &g2,
+            &refs[2],
+            1e-4,
+            1e-4,
+            &format!("{mode} gather_qmm lhs+rhs"),
+        );
         assert_close(&gx[0], &refs[3], 1e-4, 1e-4, &format!("{mode} grad wrt x"));
         // No gradient wrt the scales or the packed weights.
         let e1 = mlxr::vjp(
-            |a| Ok(vec![ops::quantized_matmul(&xg, &qg, &a[0], None, true, None, None, mode)?]),
+            |a| {
+                Ok(vec![ops::quantized_matmul(
+                    &xg, &qg, &a[0], None, true, None, None, mode,
+                )?])
+            },
             std::slice::from_ref(&sg),
             &[ops::ones(&[3, 8], None).unwrap()],
         );
@@ -1002,7 +1065,11 @@ fn fp_batched_weights_gather_qmm_and_gradients() {
             "{mode}"
         );
         let e2 = mlxr::vjp(
-            |a| Ok(vec![ops::dequantize(&qg, &a[0], None, None, None, mode, None)?]),
+            |a| {
+                Ok(vec![ops::dequantize(
+                    &qg, &a[0], None, None, None, mode, None,
+                )?])
+            },
             std::slice::from_ref(&sg),
             &[ops::ones(&[8, 128], Some(Dtype::Bfloat16)).unwrap()],
         );
@@ -1031,8 +1098,10 @@ fn fp_quantization_errors_match_mlx() {
         .contains("[quantize] nvfp4 quantization requires bits to be 4 but got 8."));
     assert!(msg(ops::quantize(&z(&[4, 48], f32), None, None, mx4))
         .contains("needs to be divisible by the quantization group size 32. However the provided  matrix has shape (4,48)"));
-    assert!(msg(ops::quantize(&z(&[4, 64], Dtype::Int32), None, None, nv))
-        .contains("Only real floating types can be quantized but w has type int32."));
+    assert!(
+        msg(ops::quantize(&z(&[4, 64], Dtype::Int32), None, None, nv))
+            .contains("Only real floating types can be quantized but w has type int32.")
+    );
     let g1 = Array::scalar(1.0f32);
     let gq = |w: &Array, g: Option<usize>, m, gs: &Array| {
         ops::quantize_with_global_scale(w, g, None, m, Some(gs))
@@ -1041,11 +1110,24 @@ fn fp_quantization_errors_match_mlx() {
         .contains("[quantize] Global scale is only supported for 'nvfp4' quantization mode."));
     assert!(msg(gq(&w, None, QuantizationMode::Affine, &g1))
         .contains("Global scale is only supported for 'nvfp4'"));
-    assert!(msg(gq(&w, Some(32), nv, &Array::scalar(mlxr::half::f16::ONE)))
-        .contains("[quantize] Global scale must have dtype float32 but got float16."));
-    assert!(msg(gq(&w, None, nv, &Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap()))
-        .contains("[quantize] Global scale must be a scalar but got shape (2)."));
-    assert!(gq(&w, None, nv, &Array::from_slice(&[1.0f32], &[1, 1]).unwrap()).is_ok());
+    assert!(
+        msg(gq(&w, Some(32), nv, &Array::scalar(mlxr::half::f16::ONE)))
+            .contains("[quantize] Global scale must have dtype float32 but got float16.")
+    );
+    assert!(msg(gq(
+        &w,
+        None,
+        nv,
+        &Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap()
+    ))
+    .contains("[quantize] Global scale must be a scalar but got shape (2)."));
+    assert!(gq(
+        &w,
+        None,
+        nv,
+        &Array::from_slice(&[1.0f32], &[1, 1]).unwrap()
+    )
+    .is_ok());
     // dequantize
     let (q, s, _) = ops::quantize(&w, None, None, mx4).unwrap();
     let qi = q.astype(Dtype::Int32).unwrap();
@@ -1061,18 +1143,29 @@ fn fp_quantization_errors_match_mlx() {
         .contains("[dequantize] The matrix should be given as a uint32"));
     assert!(msg(dq(&q, &s, None, Some(64), None))
         .contains("[dequantize] mxfp4 quantization requires group size 32 but got 64."));
-    assert!(msg(dq(&qi, &s, None, None, Some(Dtype::Int32)))
-        .contains("[dequantize] Only real floating types are supported but output dtype == int32."));
+    assert!(msg(dq(&qi, &s, None, None, Some(Dtype::Int32))).contains(
+        "[dequantize] Only real floating types are supported but output dtype == int32."
+    ));
     let s1 = ops::slice(&s, &[0, 0], &[8, 1], &[1, 1]).unwrap();
     assert!(msg(dq(&q, &s1, None, None, None)).contains(
         "[dequantize] Shape of scales does not match the matrix given the quantization parameters. Provided matrix of shape (8,8) and scales of shape (8,1)."
     ));
     let q0 = ops::take(&q, &Array::scalar(0i32), Some(0)).unwrap();
     let s0 = ops::take(&s, &Array::scalar(0i32), Some(0)).unwrap();
-    assert!(msg(dq(&q0, &s0, None, Some(64), None))
-        .contains("The matrix to be dequantized must have at least 2 dimension but it has only 1."));
-    assert!(msg(ops::dequantize_with_global_scale(&q, &s, None, None, None, mx4, Some(&g1), None))
-        .contains("[dequantize] Global scale is only supported for 'nvfp4' quantization mode."));
+    assert!(msg(dq(&q0, &s0, None, Some(64), None)).contains(
+        "The matrix to be dequantized must have at least 2 dimension but it has only 1."
+    ));
+    assert!(msg(ops::dequantize_with_global_scale(
+        &q,
+        &s,
+        None,
+        None,
+        None,
+        mx4,
+        Some(&g1),
+        None
+    ))
+    .contains("[dequantize] Global scale is only supported for 'nvfp4' quantization mode."));
     // quantized_matmul
     let x = rand(&[3, 64], f32, -1.0, 1.0, 6);
     let qmm = |x: &Array, q: &Array, s: &Array, b: Option<&Array>, t: bool, g: Option<usize>| {
@@ -1084,9 +1177,15 @@ fn fp_quantization_errors_match_mlx() {
         .contains("[quantized_matmul] Scale type must be uint8 but received type float32."));
     assert!(msg(qmm(&x, &qi, &s, None, true, None))
         .contains("[quantized_matmul] The weight matrix should be uint32 but received int32"));
-    assert!(msg(qmm(&x.astype(Dtype::Int32).unwrap(), &q, &s, None, true, None)).contains(
-        "[quantized_matmul] Only real floating types are supported but x.dtype() == int32."
-    ));
+    assert!(msg(qmm(
+        &x.astype(Dtype::Int32).unwrap(),
+        &q,
+        &s,
+        None,
+        true,
+        None
+    ))
+    .contains("[quantized_matmul] Only real floating types are supported but x.dtype() == int32."));
     assert!(msg(qmm(&x, &q, &s, None, false, None)).contains(
         "Last dimension of first input with shape (..., 64) does not match the expanded quantized matrix (8, 64) computed from shape (8,8) with group_size=32, bits=4 and transpose=false"
     ));
@@ -1098,16 +1197,36 @@ fn fp_quantization_errors_match_mlx() {
         "[quantized_matmul] Weight and scales should have the same batch shape. Received weight with shape (2,8,8), scales with (3,8,2)."
     ));
     // gather_qmm's global scale: validated, then only on MLX's GPU.
-    let (qn, sn, _) = ops::quantize(&ops::stack(&[w.clone(), w.clone()], 0).unwrap(), None, None, nv)
-        .unwrap();
+    let (qn, sn, _) = ops::quantize(
+        &ops::stack(&[w.clone(), w.clone()], 0).unwrap(),
+        None,
+        None,
+        nv,
+    )
+    .unwrap();
     let idx = Array::from_slice(&[1i32, 0, 1], &[3]).unwrap();
     let gg = |m, gs: &Array| {
-        ops::gather_qmm_with_global_scale(&x, &qn, &sn, None, None, Some(&idx), true, None, None, m, Some(gs))
+        ops::gather_qmm_with_global_scale(
+            &x,
+            &qn,
+            &sn,
+            None,
+            None,
+            Some(&idx),
+            true,
+            None,
+            None,
+            m,
+            Some(gs),
+        )
     };
-    assert!(msg(gg(nv, &g1))
-        .contains("[gather_qmm] Global scale must have one entry per expert with shape (2) but got ()."));
-    assert!(msg(gg(nv, &Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap()))
-        .contains("[gather_qmm] Global scale is only supported on the GPU."));
+    assert!(msg(gg(nv, &g1)).contains(
+        "[gather_qmm] Global scale must have one entry per expert with shape (2) but got ()."
+    ));
+    assert!(
+        msg(gg(nv, &Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap()))
+            .contains("[gather_qmm] Global scale is only supported on the GPU.")
+    );
     assert!(msg(gg(mx4, &g1))
         .contains("[gather_qmm] Global scale is only supported for 'nvfp4' quantization mode."));
 }
@@ -1161,7 +1280,7 @@ pub fn run_grad_fp() {
     let (_, gv) = mlxr::vjp(f, std::slice::from_ref(&g), std::slice::from_ref(&c)).unwrap();
     let base = ops::dequantize(&q, &s, None, None, None, nv, Some(Dtype::Float32)).unwrap();
     let want = ops::divide(
-        &ops::sum(&ops::multiply(&c, &base).unwrap(), None, false).unwrap(),
+        ops::sum(&ops::multiply(&c, &base).unwrap(), None, false).unwrap(),
         2688.0,
     )
     .unwrap();
@@ -1187,7 +1306,11 @@ pub fn run_vmap_fp() {
         let (q, s, _) = ops::quantize(&w, None, None, mode).unwrap();
         check_vmap(
             &format!("dequantize {mode}"),
-            &move |a| Ok(vec![ops::dequantize(&a[0], &a[1], None, None, None, mode, None)?]),
+            &move |a| {
+                Ok(vec![ops::dequantize(
+                    &a[0], &a[1], None, None, None, mode, None,
+                )?])
+            },
             &[q.clone(), s.clone()],
             &[Some(0), Some(0)],
         );

@@ -310,6 +310,7 @@ impl<A: Acc> Decoder<A> {
     /// slice `words` already positioned at column `c0`, a multiple of `group_size`) into
     /// `out`; `vals` is scratch of at least `out.len()`.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     fn fill(
         &self,
         words: &[u32],
@@ -336,7 +337,12 @@ impl<A: Acc> Decoder<A> {
                     }
                 }
             }
-            Decoder::Fp { bits, s, stab, etab } => {
+            Decoder::Fp {
+                bits,
+                s,
+                stab,
+                etab,
+            } => {
                 let per = (32 / bits) as usize;
                 let mask = (1u32 << *bits) - 1;
                 for (gi, seg) in out.chunks_mut(group_size).enumerate() {
@@ -449,7 +455,15 @@ pub fn quantized_matmul<A: Acc>(
             for kk in 0..k {
                 let row = wi * k + kk;
                 let base = row * np + blk * wpb;
-                dec.fill(&q[base..base + wpb], row, n, c0, group_size, &mut seg, &mut vals);
+                dec.fill(
+                    &q[base..base + wpb],
+                    row,
+                    n,
+                    c0,
+                    group_size,
+                    &mut seg,
+                    &mut vals,
+                );
                 for i in 0..m {
                     let a = xv[(bi * m + i) * k + kk];
                     for (o, &w) in acc[i * cb..(i + 1) * cb].iter_mut().zip(&seg) {
@@ -655,7 +669,7 @@ impl Rounding {
 /// values give `i32::MIN`), keep the low byte.
 #[inline]
 fn u8_of(f: f64) -> u8 {
-    if f.is_nan() || f < -2147483648.0 || f >= 2147483648.0 {
+    if f.is_nan() || !(-2147483648.0..2147483648.0).contains(&f) {
         0
     } else {
         (f as i32) as u8
