@@ -2,6 +2,8 @@
 
 use super::{LearningRate, OptimizerState, ParamState, Rule};
 use mlxr::{ops, Array, Dtype, Error, Result};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 fn zeros_mv(p: &Array) -> Result<ParamState> {
     Ok([
@@ -9,6 +11,49 @@ fn zeros_mv(p: &Array) -> Result<ParamState> {
         ("v".to_string(), ops::zeros_like(p)?),
     ]
     .into())
+}
+
+thread_local! {
+    /// Scalars an update shares across its parameters (bias corrections, weight-decay
+    /// factors), keyed by what they are computed from (node ids of the learning rate and
+    /// step, the constants, the dtype): one small graph per update instead of one per
+    /// parameter. Cleared when it grows (old updates' entries are never asked again).
+    static SHARED: RefCell<HashMap<(&'static str, u64, u64, u64, Dtype), Vec<Array>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The arrays `f` computes for `key`, computed once per key (see `SHARED`).
+fn shared(
+    key: (&'static str, u64, u64, u64, Dtype),
+    f: impl FnOnce() -> Result<Vec<Array>>,
+) -> Result<Vec<Array>> {
+    if let Some(v) = SHARED.with(|m| m.borrow().get(&key).cloned()) {
+        return Ok(v);
+    }
+    let v = f()?;
+    SHARED.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 32 {
+            m.clear();
+        }
+        m.insert(key, v.clone());
+    });
+    Ok(v)
+}
+
+/// `1 - lr * weight_decay` (in `lr`'s dtype), shared by an update's parameters.
+fn decay_factor(lr: &Array, weight_decay: f32) -> Result<Array> {
+    let key = (
+        "decay",
+        lr.id(),
+        weight_decay.to_bits() as u64,
+        0,
+        lr.dtype(),
+    );
+    Ok(shared(key, || {
+        Ok(vec![ops::subtract(1.0, &ops::multiply(lr, weight_decay)?)?])
+    })?
+    .remove(0))
 }
 
 /// The Adam step shared by Adam and AdamW.
@@ -32,17 +77,28 @@ fn adam_step(
     st.insert("m".into(), m.clone());
     st.insert("v".into(), v.clone());
     if bias_correction {
-        let s = ops::astype(step, Dtype::Float32)?;
-        let c1 = ops::astype(
-            &ops::divide(lr, &ops::subtract(1.0, &ops::power(b1, &s)?)?)?,
+        let key = (
+            "adam",
+            lr.id(),
+            step.id(),
+            ((b1.to_bits() as u64) << 32) | b2.to_bits() as u64,
             g.dtype(),
-        )?;
-        let c2 = ops::astype(
-            &ops::rsqrt(&ops::subtract(1.0, &ops::power(b2, &s)?)?)?,
-            g.dtype(),
-        )?;
-        let num = ops::multiply(&c1, &m)?;
-        let den = ops::add(&ops::multiply(&ops::sqrt(&v)?, &c2)?, eps)?;
+        );
+        let c = shared(key, || {
+            let s = ops::astype(step, Dtype::Float32)?;
+            let c1 = ops::astype(
+                &ops::divide(lr, &ops::subtract(1.0, &ops::power(b1, &s)?)?)?,
+                g.dtype(),
+            )?;
+            let c2 = ops::astype(
+                &ops::rsqrt(&ops::subtract(1.0, &ops::power(b2, &s)?)?)?,
+                g.dtype(),
+            )?;
+            Ok(vec![c1, c2])
+        })?;
+        let (c1, c2) = (&c[0], &c[1]);
+        let num = ops::multiply(c1, &m)?;
+        let den = ops::add(&ops::multiply(&ops::sqrt(&v)?, c2)?, eps)?;
         ops::subtract(p, &ops::divide(&num, &den)?)
     } else {
         ops::subtract(
@@ -154,10 +210,7 @@ impl Rule for AdamW {
         lr: &Array,
         step: &Array,
     ) -> Result<Array> {
-        let decayed = ops::multiply(
-            p,
-            &ops::subtract(1.0, &ops::multiply(lr, self.weight_decay)?)?,
-        )?;
+        let decayed = ops::multiply(p, &decay_factor(lr, self.weight_decay)?)?;
         adam_step(
             g,
             &decayed,
@@ -266,10 +319,7 @@ impl Rule for Lion {
         let nm = ops::add(&ops::multiply(m, b2)?, &ops::multiply(g, 1.0 - b2)?)?;
         st.insert("m".into(), nm);
         let p = if self.weight_decay > 0.0 {
-            ops::multiply(
-                &ops::subtract(1.0, &ops::multiply(lr, self.weight_decay)?)?,
-                p,
-            )?
+            ops::multiply(&decay_factor(lr, self.weight_decay)?, p)?
         } else {
             p.clone()
         };

@@ -146,6 +146,7 @@ impl<R: Rule> Optimizer for R {
         let step = ops::add(&step_before, 1i64)?;
         self.base_mut().step = step.clone();
         let mut out = Vec::with_capacity(grads.len());
+        let mut lrs: HashMap<mlxr::Dtype, Array> = HashMap::new();
         for (path, g) in grads {
             let p = params.get(&path).ok_or_else(|| {
                 Error::InvalidArgument(format!(
@@ -163,7 +164,15 @@ impl<R: Rule> Optimizer for R {
                 Some(s) => s,
                 None => self.init_single(p)?,
             };
-            let lr = ops::astype(&self.base().learning_rate, g.dtype())?;
+            // One cast of the learning rate per dtype and update (not one per parameter).
+            let lr = match lrs.get(&g.dtype()) {
+                Some(l) => l.clone(),
+                None => {
+                    let l = ops::astype(&self.base().learning_rate, g.dtype())?;
+                    lrs.insert(g.dtype(), l.clone());
+                    l
+                }
+            };
             let new = self.apply_single(&g, p, &mut st, &lr, &step)?;
             self.base_mut().params.insert(path.clone(), st);
             out.push((path, new));

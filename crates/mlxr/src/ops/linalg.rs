@@ -97,6 +97,12 @@ fn check_inexact(dt: Dtype, given: &[Dtype], op: &str) -> Result<()> {
 pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
     let dt = promote_types(a.dtype(), b.dtype());
     check_inexact(dt, &[a.dtype(), b.dtype()], "matmul")?;
+    if let Some((m, k, shape)) = fold_batch(a, b) {
+        // A stack times one matrix (a linear layer on [B, L, K]): one [B·L, K] product,
+        // whose gradient wrt `b` is one product too (not B of them and a sum), as MLX.
+        let out = matmul(&reshape_to(a, &[m, k])?, b)?;
+        return reshape_to(&out, &shape);
+    }
     let p = prepare(a, b, dt, "matmul")?;
     let out = Array::new_node(
         p.full.clone(),
@@ -112,11 +118,39 @@ pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
     }
 }
 
+/// When `a` is a stack of matrices (3-D or more) and `b` one matrix with a matching inner
+/// dimension: the rows of the folded `a` (`m`), the inner dimension `k` and the product's
+/// shape.
+fn fold_batch(a: &Array, b: &Array) -> Option<(usize, usize, Vec<usize>)> {
+    if a.ndim() < 3 || b.ndim() != 2 {
+        return None;
+    }
+    let k = a.shape()[a.ndim() - 1];
+    if k != b.shape()[0] {
+        return None; // the general path reports the mismatch
+    }
+    let lead = &a.shape()[..a.ndim() - 1];
+    let mut shape = lead.to_vec();
+    shape.push(b.shape()[1]);
+    Some((lead.iter().product(), k, shape))
+}
+
 /// `alpha * (a @ b) + beta * c` (MLX's `addmm`): the product follows [`matmul`]'s rules and
 /// `c` must broadcast to its shape. The dtype is the promotion of all three inputs.
 pub fn addmm(c: &Array, a: &Array, b: &Array, alpha: f32, beta: f32) -> Result<Array> {
     let dt = promote_types(c.dtype(), promote_types(a.dtype(), b.dtype()));
     check_inexact(dt, &[c.dtype(), a.dtype(), b.dtype()], "addmm")?;
+    if let Some((m, k, shape)) = fold_batch(a, b) {
+        // As in `matmul`, when `c` is one row (or a scalar) that broadcasts either way.
+        if c.ndim() <= 1
+            && c.shape()
+                .iter()
+                .all(|&d| d == 1 || d == shape[shape.len() - 1])
+        {
+            let out = addmm(c, &reshape_to(a, &[m, k])?, b, alpha, beta)?;
+            return reshape_to(&out, &shape);
+        }
+    }
     let p = prepare(a, b, dt, "addmm")?;
     let fits = broadcast_shapes(c.shape(), &p.shape, "addmm").is_ok_and(|s| s == p.shape);
     if !fits {

@@ -209,6 +209,9 @@ fn unary_ops_match_the_cpu() {
         let mut out = Vec::new();
         for (name, f, lo, hi) in unary_ops() {
             for (i, dt) in Dtype::ALL.into_iter().enumerate() {
+                if name == "nan_to_num" && !(dt.is_floating() || dt.is_complex()) {
+                    continue; // the identity: returns its input, wherever it lives (as MLX)
+                }
                 for (layout, x) in layouts(&[3, 17, 33], dt, lo, hi, 10 + i as u64) {
                     if let Ok(y) = f(&x) {
                         out.push((format!("{name} {dt} {layout}"), y));
@@ -531,6 +534,10 @@ fn reductions_match_the_cpu() {
                     (-3.0, 4.0)
                 } else if name == "prod" && dt == Dtype::Bool {
                     (-0.01, 1.0)
+                } else if name == "prod" && dt.is_complex() {
+                    // Magnitudes below 1.5: no overflow, whose inf / NaN outcome depends
+                    // on the order of the complex products.
+                    (-1.0, 1.0)
                 } else {
                     (lo, hi)
                 };

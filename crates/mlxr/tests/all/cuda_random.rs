@@ -19,7 +19,8 @@ fn ulp(_: &str, d: Dtype) -> (f64, f64) {
         Dtype::Float16 => (1e-3, 1e-3),
         Dtype::Bfloat16 => (8e-3, 8e-3),
         Dtype::Float32 | Dtype::Complex64 => (2.4e-7, 2.4e-7),
-        Dtype::Float64 => (4.5e-16, 4.5e-16),
+        // float64 samples go through MLX's float32 erfinv / log (as on the CPU).
+        Dtype::Float64 => (2.4e-7, 2.4e-7),
         _ => (0.0, 0.0),
     }
 }

@@ -96,6 +96,9 @@ fn scans_every_dtype_axis_and_flag() {
                 // f16 / bf16 accumulate in their own precision (as MLX and NumPy's f16);
                 // bf16 is compared with an f32 reference.
                 Dtype::Bfloat16 => (3e-2, 3e-2),
+                // f16 partial sums reach ~8 (ulp 2^-7): the GPU's association may differ
+                // from NumPy's sequential one by a few of those ulps.
+                Dtype::Float16 => (1e-2, 1e-2),
                 d => tol(d),
             };
             assert_close(g, &w, rt, at, &format!("case {k}:\n{}", cases[k].0));

@@ -207,7 +207,7 @@ fn slices_and_flips_are_views() {
 
 #[test]
 fn negative_strides_through_kernels() {
-    on_each_device(|_| {
+    on_each_device(|dev| {
         let mut got: Vec<(String, Array)> = vec![];
         let mut cases: Cases = vec![];
         for (k, &dt) in [
@@ -249,7 +249,11 @@ fn negative_strides_through_kernels() {
         for ((what, g), w) in got.iter().zip(&want) {
             check_exact(g, w, what);
         }
-        // The generic elementwise kernels read reversed views too.
+        // The CPU's generic elementwise kernels (called directly below) read reversed
+        // views too; the GPU's are covered by the cases above.
+        if !dev.is_cpu() {
+            return;
+        }
         let a = rand(&[33, 17], Dtype::Float32, -1.0, 1.0, 50);
         let b = rand(&[33, 17], Dtype::Float32, -1.0, 1.0, 51);
         let ra = ops::flip(&a, None).unwrap();
