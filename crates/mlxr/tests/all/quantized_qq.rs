@@ -101,7 +101,7 @@ fn qqmm_vjp_quantizes_the_cotangent() {
                 )?])
             },
             &[x.clone(), w.clone()],
-            &[g.clone()],
+            std::slice::from_ref(&g),
         )
         .unwrap();
         let code = format!(
@@ -130,8 +130,8 @@ fn qqmm_vjp_quantizes_the_cotangent() {
                 None,
             )?])
         },
-        &[x.clone()],
-        &[g.clone()],
+        std::slice::from_ref(&x),
+        std::slice::from_ref(&g),
     )
     .unwrap();
     assert_eq!(grads[0].shape(), x.shape());
