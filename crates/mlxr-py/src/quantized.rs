@@ -1,4 +1,4 @@
-//! `quantize`, `dequantize`, `quantized_matmul` and `gather_qmm` of `mlxr.core` with MLX's
+//! `quantize`, `dequantize`, `quantized_matmul`, `gather_qmm`, `qqmm` and `gather_qqmm` of `mlxr.core` with MLX's
 //! Python signatures and defaults (`group_size`/`bits` from the mode, `mode="affine"`,
 //! `transpose=True`), over `mlxr::ops::quantized`.
 
@@ -148,11 +148,85 @@ fn gather_qmm(
     Ok(r.into())
 }
 
+/// `qqmm`: `x` quantized on the fly times `w` (packed, or quantized on the fly).
+#[pyfunction]
+#[pyo3(signature = (x, w, /, scales=None, group_size=None, bits=None, mode="nvfp4", global_scale_x=None, global_scale_w=None, *, stream=None))]
+#[allow(clippy::too_many_arguments)]
+fn qqmm(
+    x: ArrayLike,
+    w: ArrayLike,
+    scales: Option<ArrayLike>,
+    group_size: Option<usize>,
+    bits: Option<u32>,
+    mode: &str,
+    global_scale_x: S,
+    global_scale_w: S,
+    stream: S,
+) -> PyResult<PyArray> {
+    let m = mode_of(mode)?;
+    let gx = global_of(global_scale_x)?;
+    let gw = global_of(global_scale_w)?;
+    let r = on(stream, || {
+        ops::qqmm(
+            &x.0,
+            &w.0,
+            scales.as_ref().map(|s| &s.0),
+            group_size,
+            bits,
+            m,
+            gx.as_ref(),
+            gw.as_ref(),
+        )
+    })?;
+    Ok(r.into())
+}
+
+/// `qqmm` with matrix-level gather.
+#[pyfunction]
+#[pyo3(signature = (x, w, /, scales=None, lhs_indices=None, rhs_indices=None, group_size=None, bits=None, mode="nvfp4", global_scale_x=None, global_scale_w=None, *, sorted_indices=false, stream=None))]
+#[allow(clippy::too_many_arguments)]
+fn gather_qqmm(
+    x: ArrayLike,
+    w: ArrayLike,
+    scales: Option<ArrayLike>,
+    lhs_indices: Option<ArrayLike>,
+    rhs_indices: Option<ArrayLike>,
+    group_size: Option<usize>,
+    bits: Option<u32>,
+    mode: &str,
+    global_scale_x: S,
+    global_scale_w: S,
+    sorted_indices: bool,
+    stream: S,
+) -> PyResult<PyArray> {
+    let _ = sorted_indices; // a performance hint only
+    let m = mode_of(mode)?;
+    let gx = global_of(global_scale_x)?;
+    let gw = global_of(global_scale_w)?;
+    let r = on(stream, || {
+        ops::gather_qqmm(
+            &x.0,
+            &w.0,
+            scales.as_ref().map(|s| &s.0),
+            lhs_indices.as_ref().map(|b| &b.0),
+            rhs_indices.as_ref().map(|b| &b.0),
+            group_size,
+            bits,
+            m,
+            gx.as_ref(),
+            gw.as_ref(),
+        )
+    })?;
+    Ok(r.into())
+}
+
 /// Add this file's functions to `mlxr.core`.
 pub fn register(m: &Bound<PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(quantize, m)?)?;
     m.add_function(wrap_pyfunction!(dequantize, m)?)?;
     m.add_function(wrap_pyfunction!(quantized_matmul, m)?)?;
     m.add_function(wrap_pyfunction!(gather_qmm, m)?)?;
+    m.add_function(wrap_pyfunction!(qqmm, m)?)?;
+    m.add_function(wrap_pyfunction!(gather_qqmm, m)?)?;
     Ok(())
 }

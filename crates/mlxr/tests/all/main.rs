@@ -42,6 +42,7 @@ mod io;
 mod linalg;
 mod matmul;
 mod quantized;
+mod quantized_qq;
 mod random;
 mod reduce;
 mod rules_elementwise;

@@ -21,6 +21,8 @@ from .transformer_layers import (  # noqa: F401
 from .upsample import ALiBi, Upsample  # noqa: F401
 from . import distributed  # noqa: F401
 from .distributed import (  # noqa: F401
-    AllToShardedLinear, ShardedToAllLinear, shard_inplace, shard_linear,
+    AllToShardedLinear, FullyShardedModule, QuantizedAllToShardedLinear,
+    QuantizedShardedToAllLinear, ShardedToAllLinear, fully_shard, shard_inplace, shard_linear,
 )
-from .quantized import QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
+from .quantized import QQLinear, QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
+from . import convolution_transpose, embedding  # noqa: F401

@@ -282,11 +282,13 @@ class Module(dict):
     def train(self, mode=True):
         """Set training mode (``False``: evaluation mode) on every module."""
 
-        def f(_, m):
-            m._training = mode
-
-        self.apply_to_modules(f)
+        self.apply_to_modules(lambda _, m: m._set_training_mode(mode))
         return self
+
+    def _set_training_mode(self, mode):
+        """Hook run on every module by :meth:`train` (layers such as ``QQLinear`` change
+        their parameters with the mode)."""
+        self._training = mode
 
     def eval(self):
         """Set evaluation mode."""

@@ -1,6 +1,7 @@
 """Quantized layers and model quantization (MLX's ``QuantizedLinear``,
-``QuantizedEmbedding`` and ``nn.quantize``): weights are held packed with their scales
-(and biases), frozen, and the forward pass is ``mx.quantized_matmul`` / ``mx.dequantize``.
+``QuantizedEmbedding``, ``QQLinear`` and ``nn.quantize``): weights are held packed with their
+scales (and biases), frozen, and the forward pass is ``mx.quantized_matmul`` /
+``mx.dequantize``; ``QQLinear`` also quantizes its input (``mx.qqmm``).
 ``Linear.to_quantized`` and ``Embedding.to_quantized`` are attached here."""
 
 import math
@@ -18,9 +19,19 @@ def _defaults(group_size, bits, mode):
     return (group_size if group_size is not None else g, bits if bits is not None else b)
 
 
+_QQ_MODES = ("nvfp4", "mxfp8")
+
+
+def _check_mode(mode):
+    if mode not in _DEFAULTS:
+        raise ValueError(
+            f"Invalid quantization mode '{mode}'. Valid modes are: affine, mxfp4, nvfp4, mxfp8."
+        )
+
+
 def _check_input(quantize_input):
     if quantize_input:
-        raise ValueError("Quantizing the input (quantize_input=True) is not supported by mlxr.")
+        raise ValueError("Quantized input is not supported.")
 
 
 def _set_quantized(module, w, group_size, bits, mode):
@@ -117,9 +128,111 @@ class QuantizedEmbedding(Module):
         return ql
 
 
+class QQLinear(Module):
+    """Quantizes the input and applies an affine transformation using quantized weights.
+
+    Two use cases are supported:
+
+    1) **Eval**:  The weights are frozen and stored in quantized form together with
+       their scales (``self.weight`` is quantized and ``self.scales`` is provided).
+    2) **Train**: The weights are stored in higher precision and are quantized on
+         the fly during computation so that gradients with respect to the weights
+         can be computed.
+
+    To switch between the two cases, use ``layer.eval()`` and ``layer.train()``
+    respectively.
+
+    Compared to the :class:`mlx.nn.QuantizedLinear` layer, this layer
+    quantizes the input as well and includes weights in gradient computations.
+
+    :obj:`QQLinear` also provides the class method :meth:`from_linear` to
+    convert :class:`mlx.nn.Linear` layers to :obj:`QQLinear` layers.
+
+    Note: This layer does not support a bias term yet.
+
+    Args:
+        input_dims (int): The dimensionality of the input features.
+        output_dims (int): The dimensionality of the output features.
+        group_size (Optional[int]): The group size to use for the quantized weight.
+            See :func:`~mlx.core.quantize`. Default: ``None``.
+        bits (Optional[int]): The bit width to use for the quantized weight.
+            See :func:`~mlx.core.quantize`. Default: ``None``.
+        mode (Optional[str]): The quantization method to use (see
+            :func:`mlx.core.quantize`). Currently, only ``"nvfp4"`` and ``"mxfp8"``
+            are supported. Default: ``"nvfp4"``.
+    """
+
+    def __init__(self, input_dims, output_dims, group_size=None, bits=None, mode="nvfp4"):
+        super().__init__()
+        _check_mode(mode)
+        self.group_size, self.bits = _defaults(group_size, bits, mode)
+        self.mode = mode
+        self._quantized = False
+        scale = math.sqrt(1 / input_dims)
+        self.weight = mx.random.uniform(low=-scale, high=scale,
+                                        shape=(output_dims, input_dims))
+
+    def _extra_repr(self):
+        out_dims, in_dims = self.weight.shape
+        if self._quantized:
+            in_dims = in_dims * 32 // self.bits
+        return (f"input_dims={in_dims}, output_dims={out_dims}, "
+                f"group_size={self.group_size}, bits={self.bits}, mode={self.mode}")
+
+    def quantize(self):
+        """Store the weight quantized, with its scales (a no-op when already quantized)."""
+        if self._quantized:
+            return
+        q = mx.quantize(self.weight, self.group_size, self.bits, mode=self.mode)
+        if len(q) != 2:
+            raise ValueError(
+                f"QQLinear cannot hold a weight quantized in mode '{self.mode}': qqmm takes "
+                "no biases (use 'nvfp4' or 'mxfp8')."
+            )
+        self.weight, self.scales = q
+        self._quantized = True
+
+    def dequantize(self):
+        """Store the weight in higher precision again (``mx.dequantize``'s default dtype)."""
+        if not self._quantized:
+            return
+        self.weight = mx.dequantize(self.weight, self.scales, group_size=self.group_size,
+                                    bits=self.bits, mode=self.mode)
+        del self["scales"]
+        self._quantized = False
+
+    def _set_training_mode(self, mode):
+        super()._set_training_mode(mode)
+        if mode:
+            self.dequantize()
+        else:
+            self.quantize()
+
+    def __call__(self, x):
+        return mx.qqmm(x, self["weight"], scales=self.get("scales"),
+                       group_size=self.group_size, bits=self.bits, mode=self.mode)
+
+    @classmethod
+    def from_linear(cls, linear_layer, group_size=None, bits=None, mode="nvfp4"):
+        """Create a :obj:`QQLinear` layer from a :obj:`Linear` layer."""
+        if "bias" in linear_layer:
+            raise NotImplementedError("QQLinear does not support bias yet.")
+        out_dims, in_dims = linear_layer.weight.shape
+        ql = cls(in_dims, out_dims, group_size, bits, mode)
+        ql.weight = linear_layer.weight
+        return ql
+
+
 def _linear_to_quantized(self, group_size=None, bits=None, mode="affine", quantize_input=False):
-    """A :class:`QuantizedLinear` copy of this layer."""
-    _check_input(quantize_input)
+    """A :class:`QuantizedLinear` copy of this layer, or with ``quantize_input`` (modes
+    ``"nvfp4"`` and ``"mxfp8"``) a :class:`QQLinear`."""
+    if quantize_input:
+        if mode not in _QQ_MODES:
+            raise ValueError(
+                "Quantized activations are only supported for 'nvfp4' and 'mxfp8' modes, "
+                f"got {mode}."
+            )
+        return QQLinear.from_linear(self, group_size, bits, mode)
     return QuantizedLinear.from_linear(self, group_size, bits, mode)
 
 
@@ -139,8 +252,8 @@ def quantize(model, group_size=None, bits=None, *, mode="affine", quantize_input
     """Replace, in place, the leaf modules of ``model`` accepted by
     ``class_predicate(path, module)`` (default: those with ``to_quantized``) by their
     quantized versions. The predicate may return a dict of ``to_quantized`` arguments
-    instead of ``True``."""
-    _check_input(quantize_input)
+    instead of ``True``. With ``quantize_input`` the linear layers become
+    :class:`QQLinear` (their inputs are quantized too)."""
     if class_predicate is None:
         def class_predicate(_, m):
             return hasattr(m, "to_quantized")
@@ -153,6 +266,9 @@ def quantize(model, group_size=None, bits=None, *, mode="affine", quantize_input
             raise ValueError(f"Unable to quantize model of type {type(m)}")
         if isinstance(choice, dict):
             return m.to_quantized(**choice)
+        if quantize_input:
+            return m.to_quantized(group_size=group_size, bits=bits, mode=mode,
+                                  quantize_input=True)
         return m.to_quantized(group_size=group_size, bits=bits, mode=mode)
 
     leaves = model.leaf_modules()
