@@ -150,9 +150,12 @@ fn main() -> Result<()> {
                 ops::softmax(&x, Some(&[-1]), false)
             })?;
             // Diagnostics (mlxr only): the precise mode, and float32 rows of 4096.
-            b.run("softmax_bf16_precise", 2.0 * nb, 4.0 * nb / 2.0, &mut || {
-                ops::softmax(&x, Some(&[-1]), true)
-            })?;
+            b.run(
+                "softmax_bf16_precise",
+                2.0 * nb,
+                4.0 * nb / 2.0,
+                &mut || ops::softmax(&x, Some(&[-1]), true),
+            )?;
             let xf = rand(&[32768, 4096], Dtype::Float32, 3)?;
             b.run("softmax_f32_4096", 4.0 * nb, 4.0 * nb / 2.0, &mut || {
                 ops::softmax(&xf, Some(&[-1]), false)

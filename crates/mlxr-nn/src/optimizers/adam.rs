@@ -13,20 +13,20 @@ fn zeros_mv(p: &Array) -> Result<ParamState> {
     .into())
 }
 
+/// What a shared scalar is computed from: a name, two node ids, packed constants, dtype.
+type SharedKey = (&'static str, u64, u64, u64, Dtype);
+
 thread_local! {
     /// Scalars an update shares across its parameters (bias corrections, weight-decay
     /// factors), keyed by what they are computed from (node ids of the learning rate and
     /// step, the constants, the dtype): one small graph per update instead of one per
     /// parameter. Cleared when it grows (old updates' entries are never asked again).
-    static SHARED: RefCell<HashMap<(&'static str, u64, u64, u64, Dtype), Vec<Array>>> =
+    static SHARED: RefCell<HashMap<SharedKey, Vec<Array>>> =
         RefCell::new(HashMap::new());
 }
 
 /// The arrays `f` computes for `key`, computed once per key (see `SHARED`).
-fn shared(
-    key: (&'static str, u64, u64, u64, Dtype),
-    f: impl FnOnce() -> Result<Vec<Array>>,
-) -> Result<Vec<Array>> {
+fn shared(key: SharedKey, f: impl FnOnce() -> Result<Vec<Array>>) -> Result<Vec<Array>> {
     if let Some(v) = SHARED.with(|m| m.borrow().get(&key).cloned()) {
         return Ok(v);
     }
