@@ -15,7 +15,7 @@
 //! `w` gets no gradient (MLX fails to differentiate that case; here `dx` is formed from the
 //! dequantized weight).
 
-use super::quantized::{dequantize_with_global_scale, quantize_with_global_scale};
+use super::quantized::{dequantize_with_global_scale, pick_matrices, quantize_with_global_scale};
 use super::*;
 use crate::transforms::custom_function;
 
@@ -323,22 +323,7 @@ pub fn gather_qqmm(
             shp(w.shape())
         )));
     }
-    let pick = |a: &Array, idx: Option<&Array>| -> Result<Array> {
-        match idx {
-            None => Ok(a.clone()),
-            Some(i) => {
-                if !i.dtype().is_integer() {
-                    return Err(Error::Dtype(format!(
-                        "[{op}] Got indices with invalid dtype {}. Indices must be integral.",
-                        i.dtype()
-                    )));
-                }
-                let t = &a.shape()[a.ndim() - 2..];
-                let flat = reshape(a, &[-1, t[0] as isize, t[1] as isize])?;
-                take(&flat, i, Some(0))
-            }
-        }
-    };
+    let pick = |a: &Array, idx: Option<&Array>| pick_matrices(a, idx, op);
     let x2 = if x.ndim() == 1 {
         expand_dims(x, &[0])?
     } else {

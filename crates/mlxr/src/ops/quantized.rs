@@ -570,6 +570,28 @@ pub fn quantized_matmul(
     }
 }
 
+/// The matrices (last two axes) of `a` picked by the flat batch indices `idx`, for the
+/// gathered products (`gather_qmm`, `gather_qqmm`); all of `a` when `idx` is `None`.
+pub(crate) fn pick_matrices(a: &Array, idx: Option<&Array>, op: &str) -> Result<Array> {
+    let Some(i) = idx else {
+        return Ok(a.clone());
+    };
+    if !i.dtype().is_integer() {
+        return Err(Error::Dtype(format!(
+            "[{op}] Got indices with invalid dtype {}. Indices must be integral.",
+            i.dtype()
+        )));
+    }
+    if a.ndim() < 2 {
+        return Err(Error::Shape(format!(
+            "[{op}] Gathered inputs need at least 2 dimensions."
+        )));
+    }
+    let t = &a.shape()[a.ndim() - 2..];
+    let flat = reshape(a, &[-1, t[0] as isize, t[1] as isize])?;
+    take(&flat, i, Some(0))
+}
+
 /// Quantized matrix product with matrix-level gather (MLX's `gather_qmm`): the batch
 /// entries of `x` picked by `lhs_indices` (flat indices over `x`'s batch axes; all of them
 /// in order when `None`) times the quantized matrices of `w` picked by `rhs_indices`, the
@@ -587,27 +609,7 @@ pub fn gather_qmm(
     bits: Option<u32>,
     mode: QuantizationMode,
 ) -> Result<Array> {
-    let pick = |a: &Array, idx: Option<&Array>| -> Result<Array> {
-        match idx {
-            None => Ok(a.clone()),
-            Some(i) => {
-                if !i.dtype().is_integer() {
-                    return Err(Error::Dtype(format!(
-                        "[gather_qmm] Got indices with invalid dtype {}. Indices must be integral.",
-                        i.dtype()
-                    )));
-                }
-                if a.ndim() < 2 {
-                    return Err(Error::Shape(
-                        "[gather_qmm] Gathered inputs need at least 2 dimensions.".into(),
-                    ));
-                }
-                let t = &a.shape()[a.ndim() - 2..];
-                let flat = reshape(a, &[-1, t[0] as isize, t[1] as isize])?;
-                take(&flat, i, Some(0))
-            }
-        }
-    };
+    let pick = |a: &Array, idx: Option<&Array>| pick_matrices(a, idx, "gather_qmm");
     let x = if x.ndim() == 1 {
         expand_dims(x, &[0])?
     } else {
