@@ -56,11 +56,38 @@ fn decay_factor(lr: &Array, weight_decay: f32) -> Result<Array> {
     .remove(0))
 }
 
-/// The Adam step shared by Adam and AdamW.
+/// Adam's bias corrections `[lr / (1 - b1^t), 1 / sqrt(1 - b2^t)]` in `dtype`, shared by
+/// an update's parameters.
+fn bias_corrections(lr: &Array, step: &Array, betas: (f32, f32), dtype: Dtype) -> Result<Vec<Array>> {
+    let (b1, b2) = betas;
+    let key = (
+        "adam",
+        lr.id(),
+        step.id(),
+        ((b1.to_bits() as u64) << 32) | b2.to_bits() as u64,
+        dtype,
+    );
+    shared(key, || {
+        let s = ops::astype(step, Dtype::Float32)?;
+        let c1 = ops::astype(
+            &ops::divide(lr, &ops::subtract(1.0, &ops::power(b1, &s)?)?)?,
+            dtype,
+        )?;
+        let c2 = ops::astype(
+            &ops::rsqrt(&ops::subtract(1.0, &ops::power(b2, &s)?)?)?,
+            dtype,
+        )?;
+        Ok(vec![c1, c2])
+    })
+}
+
+/// The Adam step shared by Adam and AdamW (`decay`: AdamW's `1 - lr * weight_decay`,
+/// applied to the parameters first). Float32 parameters take one fused kernel.
 #[allow(clippy::too_many_arguments)]
 fn adam_step(
     g: &Array,
     p: &Array,
+    decay: Option<&Array>,
     st: &mut ParamState,
     lr: &Array,
     step: &Array,
@@ -69,6 +96,39 @@ fn adam_step(
     bias_correction: bool,
 ) -> Result<Array> {
     let (b1, b2) = betas;
+    let f32s = [g, p, &st["m"], &st["v"], lr]
+        .iter()
+        .all(|a| a.dtype() == Dtype::Float32)
+        && g.shape() == p.shape()
+        && st["m"].shape() == p.shape()
+        && st["v"].shape() == p.shape();
+    if f32s && lr.size() == 1 {
+        // Float32 parameters: one fused kernel (same bits as the composed update below).
+        let (a, c2) = if bias_correction {
+            let c = bias_corrections(lr, step, betas, g.dtype())?;
+            (c[0].clone(), Some(c[1].clone()))
+        } else {
+            (lr.clone(), None)
+        };
+        let (p2, m2, v2) = ops::optim::adam_step(
+            p,
+            g,
+            &st["m"],
+            &st["v"],
+            &a,
+            c2.as_ref(),
+            decay,
+            betas,
+            eps,
+        )?;
+        st.insert("m".into(), m2);
+        st.insert("v".into(), v2);
+        return Ok(p2);
+    }
+    let p = &match decay {
+        Some(d) => ops::multiply(p, d)?,
+        None => p.clone(),
+    };
     let m = ops::add(&ops::multiply(&st["m"], b1)?, &ops::multiply(g, 1.0 - b1)?)?;
     let v = ops::add(
         &ops::multiply(&st["v"], b2)?,
@@ -77,25 +137,7 @@ fn adam_step(
     st.insert("m".into(), m.clone());
     st.insert("v".into(), v.clone());
     if bias_correction {
-        let key = (
-            "adam",
-            lr.id(),
-            step.id(),
-            ((b1.to_bits() as u64) << 32) | b2.to_bits() as u64,
-            g.dtype(),
-        );
-        let c = shared(key, || {
-            let s = ops::astype(step, Dtype::Float32)?;
-            let c1 = ops::astype(
-                &ops::divide(lr, &ops::subtract(1.0, &ops::power(b1, &s)?)?)?,
-                g.dtype(),
-            )?;
-            let c2 = ops::astype(
-                &ops::rsqrt(&ops::subtract(1.0, &ops::power(b2, &s)?)?)?,
-                g.dtype(),
-            )?;
-            Ok(vec![c1, c2])
-        })?;
+        let c = bias_corrections(lr, step, betas, g.dtype())?;
         let (c1, c2) = (&c[0], &c[1]);
         let num = ops::multiply(c1, &m)?;
         let den = ops::add(&ops::multiply(&ops::sqrt(&v)?, c2)?, eps)?;
@@ -153,6 +195,7 @@ impl Rule for Adam {
         adam_step(
             g,
             p,
+            None,
             st,
             lr,
             step,
@@ -210,10 +253,11 @@ impl Rule for AdamW {
         lr: &Array,
         step: &Array,
     ) -> Result<Array> {
-        let decayed = ops::multiply(p, &decay_factor(lr, self.weight_decay)?)?;
+        let decay = decay_factor(lr, self.weight_decay)?;
         adam_step(
             g,
-            &decayed,
+            p,
+            Some(&decay),
             st,
             lr,
             step,

@@ -34,7 +34,8 @@ use crate::primitives::shape::{
     Transpose, View,
 };
 use crate::primitives::slicing::{AsStrided, Slice};
-use crate::primitives::softmax::{LogSumExp, Softmax};
+use crate::primitives::optim::AdamStep;
+use crate::primitives::softmax::{LogSumExp, Softmax, SoftmaxVjp};
 use crate::primitives::sort::{ArgPartition, ArgSort, Partition, SearchSorted, Sort};
 use crate::primitives::ternary::Select;
 use crate::primitives::unary::{StopGradient, Unary, UnaryOp};
@@ -360,6 +361,8 @@ exportable!(AsStrided {
 });
 exportable!(Softmax { axes, precise });
 exportable!(LogSumExp { axes });
+exportable!(SoftmaxVjp);
+exportable!(AdamStep { b1, b2, eps, bias, decay });
 exportable!(Sort { axis });
 exportable!(ArgSort { axis });
 exportable!(Partition { kth, axis });
@@ -448,6 +451,8 @@ static REGISTRY: &[(&str, Importer)] = registry![
     AsStrided,
     Softmax,
     LogSumExp,
+    SoftmaxVjp,
+    AdamStep,
     Sort,
     ArgSort,
     Partition,

@@ -14,6 +14,7 @@ pub mod fast;
 pub mod fft;
 pub mod indexing;
 pub mod linalg;
+pub mod optim;
 pub mod qqmm;
 pub mod quantized;
 pub mod reduce;

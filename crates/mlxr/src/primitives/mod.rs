@@ -10,6 +10,7 @@ pub mod fp8;
 pub mod indexing;
 pub mod linalg;
 pub mod matmul;
+pub mod optim;
 pub mod quantized;
 pub mod random;
 pub mod reduce;
@@ -34,6 +35,7 @@ pub fn all_names() -> Vec<&'static str> {
         indexing::NAMES,
         linalg::NAMES,
         matmul::NAMES,
+        optim::NAMES,
         quantized::NAMES,
         random::NAMES,
         reduce::NAMES,

@@ -1,7 +1,8 @@
-//! Fused softmax-family primitives: `Softmax` and `LogSumExp`, over any set of axes.
+//! Fused softmax-family primitives: `Softmax` and `LogSumExp`, over any set of axes, and
+//! `SoftmaxVjp`, softmax's fused backward pass over the last axis.
 
 /// The names this file's primitives report (see [`super::all_names`]).
-pub const NAMES: &[&str] = &["Softmax", "LogSumExp"];
+pub const NAMES: &[&str] = &["Softmax", "LogSumExp", "SoftmaxVjp"];
 
 use super::reduce::{isize_axes, shift_axes};
 use crate::array::Array;
@@ -59,7 +60,18 @@ impl Primitive for Softmax {
         outputs: &[Array],
     ) -> Result<Vec<Array>> {
         let s = &outputs[0];
-        let sc = ops::multiply(s, &cotangents[0])?;
+        let c = &cotangents[0];
+        let t = s.dtype();
+        if self.axes.len() == 1
+            && self.axes[0] + 1 == s.ndim()
+            && c.dtype() == t
+            && primals[0].dtype() == t
+            && c.shape() == s.shape()
+            && t.is_floating()
+        {
+            return Ok(vec![softmax_vjp(s, c)]);
+        }
+        let sc = ops::multiply(s, c)?;
         let tot = ops::sum(&sc, Some(&isize_axes(&self.axes)), true)?;
         let g = ops::subtract(&sc, &ops::multiply(s, &tot)?)?;
         Ok(vec![ops::astype(&g, primals[0].dtype())?])
@@ -182,6 +194,115 @@ impl Primitive for LogSumExp {
     }
     fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
         crate::primitive::kept_axes_shape(inputs, &self.axes)
+    }
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        other.as_any().downcast_ref::<Self>() == Some(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// `s*c - s*sum(s*c)` over the last axis as composed ops (the definition [`SoftmaxVjp`]
+/// fuses; its derivatives go through it).
+fn softmax_vjp_composed(s: &Array, c: &Array) -> Result<Array> {
+    let sc = ops::multiply(s, c)?;
+    let tot = ops::sum(&sc, Some(&[-1]), true)?;
+    ops::subtract(&sc, &ops::multiply(s, &tot)?)
+}
+
+/// The fused softmax VJP node over the last axis of `s` (a softmax output) and `c` (its
+/// cotangent), of the same shape and floating dtype.
+fn softmax_vjp(s: &Array, c: &Array) -> Array {
+    Array::new_node(
+        s.shape().to_vec(),
+        s.dtype(),
+        Arc::new(SoftmaxVjp),
+        vec![s.clone(), c.clone()],
+        ops::stream(),
+    )
+}
+
+/// Softmax's vector-Jacobian product over the last axis, fused: `s*c - s*sum(s*c)` per
+/// row, with `s` the softmax output and `c` the cotangent (same shape, one floating
+/// dtype), computed in f32 (f64 for f64) and rounded to half dtypes after each step as
+/// the composed ops are. One kernel instead of four in training's backward pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoftmaxVjp;
+
+impl Primitive for SoftmaxVjp {
+    fn name(&self) -> String {
+        "SoftmaxVjp".into()
+    }
+    fn eval_cpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        let s = crate::backend::cpu::copy::contiguous_data(&inputs[0])?;
+        let c = crate::backend::cpu::copy::contiguous_data(&inputs[1])?;
+        let out = softmax::softmax_vjp(&s, &c, inputs[0].shape(), inputs[0].dtype())?;
+        outputs[0].set_data(out);
+        Ok(())
+    }
+    #[cfg(feature = "cuda")]
+    fn eval_gpu(&self, inputs: &[Array], outputs: &[Array]) -> Result<()> {
+        crate::backend::cuda::softmax::softmax_vjp_gpu(inputs, outputs)
+    }
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        argnums: &[usize],
+        _outputs: &[Array],
+    ) -> Result<Vec<Array>> {
+        let (_, g) = crate::transforms::vjp(
+            |x| Ok(vec![softmax_vjp_composed(&x[0], &x[1])?]),
+            primals,
+            cotangents,
+        )?;
+        Ok(argnums.iter().map(|&i| g[i].clone()).collect())
+    }
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+        // Tangents of the inputs not in `argnums` are zero.
+        let mut full: Vec<Array> = primals
+            .iter()
+            .map(ops::zeros_like)
+            .collect::<Result<_>>()?;
+        for (k, &i) in argnums.iter().enumerate() {
+            full[i] = tangents[k].clone();
+        }
+        let (_, t) = crate::transforms::jvp(
+            |x| Ok(vec![softmax_vjp_composed(&x[0], &x[1])?]),
+            primals,
+            &full,
+        )?;
+        Ok(t)
+    }
+    /// Batch axes move to the front (an unbatched input is broadcast); the last axis stays
+    /// last.
+    fn vmap(
+        &self,
+        inputs: &[Array],
+        axes: &[Option<usize>],
+    ) -> Result<(Vec<Array>, Vec<Option<usize>>)> {
+        let n = inputs
+            .iter()
+            .zip(axes)
+            .find_map(|(x, a)| a.map(|a| x.shape()[a]))
+            .unwrap_or(1);
+        let front = |x: &Array, a: Option<usize>| -> Result<Array> {
+            match a {
+                Some(a) => ops::moveaxis(x, a as isize, 0),
+                None => {
+                    let mut shape = vec![n];
+                    shape.extend_from_slice(x.shape());
+                    ops::broadcast_to(&ops::expand_dims(x, &[0])?, &shape)
+                }
+            }
+        };
+        let s = front(&inputs[0], axes[0])?;
+        let c = front(&inputs[1], axes[1])?;
+        Ok((vec![softmax_vjp(&s, &c)], vec![Some(0)]))
+    }
+    fn output_shapes(&self, inputs: &[Array]) -> Option<Vec<Vec<usize>>> {
+        crate::primitive::same_shapes(inputs, 1)
     }
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         other.as_any().downcast_ref::<Self>() == Some(self)

@@ -37,9 +37,11 @@ mod einsum;
 mod export;
 mod extra_api;
 mod fft;
+mod fused;
 mod indexing;
 mod io;
 mod linalg;
+
 mod matmul;
 mod quantized;
 mod quantized_qq;

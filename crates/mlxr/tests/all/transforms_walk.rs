@@ -11,10 +11,12 @@ fn every_primitive_has_checked_rules() {
     crate::fft::run_grad();
     crate::linalg::run_grad();
     crate::quantized::run_grad();
+    crate::fused::run_grad();
     crate::rules_elementwise::run_vmap();
     crate::fft::run_vmap();
     crate::linalg::run_vmap();
     crate::quantized::run_vmap();
+    crate::fused::run_vmap();
     crate::extra_api::run_vmap();
     crate::rules_structural::run_vmap();
     let all = mlxr::primitives::all_names();

@@ -11,6 +11,7 @@ pub mod fp8;
 pub mod indexing;
 pub mod linalg;
 pub mod matmul;
+pub mod optim;
 pub mod quantized;
 pub mod random;
 pub mod reduce;

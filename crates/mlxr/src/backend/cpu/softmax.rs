@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use num_complex::Complex32;
 use rayon::prelude::*;
 use std::any::TypeId;
+use std::sync::Arc;
 
 /// Rows at least this long are processed with several threads each when there are few.
 const PAR_ROW: usize = 1 << 16;
@@ -745,4 +746,102 @@ fn lse_complex(x: &Data, shape: &[usize], axes: &[usize], out_shape: &[usize]) -
         odo.next();
     }
     Ok(out)
+}
+
+// ---- softmax's vector-Jacobian product -------------------------------------------------
+
+/// A floating element for [`softmax_vjp`]: its compute type (f32 for halves and f32,
+/// f64 for f64) and the rounding back (half's `from_f32`, as the composed ops round).
+trait VjpFloat: Element {
+    type C: num_traits::Float + Send + Sync;
+    fn up(self) -> Self::C;
+    fn down(c: Self::C) -> Self;
+}
+impl VjpFloat for f32 {
+    type C = f32;
+    fn up(self) -> f32 {
+        self
+    }
+    fn down(c: f32) -> f32 {
+        c
+    }
+}
+impl VjpFloat for f64 {
+    type C = f64;
+    fn up(self) -> f64 {
+        self
+    }
+    fn down(c: f64) -> f64 {
+        c
+    }
+}
+impl VjpFloat for half::f16 {
+    type C = f32;
+    fn up(self) -> f32 {
+        self.to_f32()
+    }
+    fn down(c: f32) -> Self {
+        half::f16::from_f32(c)
+    }
+}
+impl VjpFloat for half::bf16 {
+    type C = f32;
+    fn up(self) -> f32 {
+        self.to_f32()
+    }
+    fn down(c: f32) -> Self {
+        half::bf16::from_f32(c)
+    }
+}
+
+/// One row of the softmax VJP, each step rounded to `T` as the composed ops round.
+fn vjp_row<T: VjpFloat>(s: &[T], c: &[T], g: &mut [T]) {
+    let r = |v: T::C| T::down(v).up();
+    let mut acc = <T::C as num_traits::Zero>::zero();
+    for (&sv, &cv) in s.iter().zip(c) {
+        acc = acc + r(sv.up() * cv.up());
+    }
+    let tot = r(acc);
+    for ((&sv, &cv), o) in s.iter().zip(c).zip(g.iter_mut()) {
+        let su = sv.up();
+        *o = T::down(r(su * cv.up()) - r(su * tot));
+    }
+}
+
+fn vjp_typed<T: VjpFloat>(s: &Data, c: &Data, shape: &[usize]) -> Result<Data> {
+    let n: usize = shape.iter().product();
+    let len = shape.last().copied().unwrap_or(1);
+    let mut buf = crate::buffer::HostBuffer::new(n * std::mem::size_of::<T>(), false)?;
+    if n > 0 && len > 0 {
+        let (s, c) = (&s.slice::<T>()[..n], &c.slice::<T>()[..n]);
+        let g = &mut buf.as_mut_slice::<T>()[..n];
+        if n >= PAR_THRESHOLD {
+            let rows_per = (PAR_THRESHOLD / len).max(1) * len;
+            g.par_chunks_mut(rows_per)
+                .zip(s.par_chunks(rows_per).zip(c.par_chunks(rows_per)))
+                .for_each(|(g, (s, c))| {
+                    for ((g, s), c) in g.chunks_mut(len).zip(s.chunks(len)).zip(c.chunks(len)) {
+                        vjp_row(s, c, g);
+                    }
+                });
+        } else {
+            for ((g, s), c) in g.chunks_mut(len).zip(s.chunks(len)).zip(c.chunks(len)) {
+                vjp_row(s, c, g);
+            }
+        }
+    }
+    Ok(Data::row_contiguous(
+        Arc::new(crate::buffer::Storage::Host(buf)),
+        shape,
+    ))
+}
+
+/// Softmax's vector-Jacobian product over the last axis, `g = s*c - s*sum(s*c)` per row,
+/// of row-contiguous `s` (the softmax output) and `c` (the cotangent) of one floating
+/// `dtype`: fresh row-contiguous data. Computes in f32 (f64 for f64), each step rounded
+/// to half dtypes as the composed ops (multiply, sum, multiply, subtract) round.
+pub fn softmax_vjp(s: &Data, c: &Data, shape: &[usize], dtype: Dtype) -> Result<Data> {
+    crate::dispatch_float!(dtype, T => vjp_typed::<T>(s, c, shape), _ => Err(Error::Dtype(
+        format!("softmax_vjp: {dtype} is not a floating dtype")
+    )))
 }

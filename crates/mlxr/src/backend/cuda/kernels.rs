@@ -118,12 +118,14 @@ pub fn all_groups() -> Vec<Group> {
     g.extend(super::ternary::kernel_groups());
     g.extend(super::reduce::kernel_groups());
     g.extend(super::softmax::kernel_groups());
+    g.extend(super::softmax::vjp_kernel_groups());
     g.extend(super::sort::kernel_groups());
     g.extend(super::indexing::kernel_groups());
     g.extend(super::random::kernel_groups());
     g.extend(super::creation::kernel_groups());
     g.extend(super::shape::kernel_groups());
     g.extend(super::scan::kernel_groups());
+    g.extend(super::optim::kernel_groups());
     g
 }
 

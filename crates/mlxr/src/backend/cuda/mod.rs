@@ -22,6 +22,7 @@ pub mod indexing;
 pub mod kernels;
 pub mod libs;
 pub mod matmul;
+pub mod optim;
 pub mod profile;
 pub mod random;
 pub mod reduce;

@@ -85,6 +85,33 @@ pub fn kernel_groups() -> Vec<Group> {
         .collect()
 }
 
+/// The floating dtypes with softmax-VJP kernels.
+const VJP_DTYPES: [Dtype; 4] = [
+    Dtype::Float16,
+    Dtype::Bfloat16,
+    Dtype::Float32,
+    Dtype::Float64,
+];
+
+fn vjp_names(t: Dtype, idx: &str) -> Vec<String> {
+    ["softmax_vjp_warp_rows", "softmax_vjp_rows"]
+        .iter()
+        .map(|k| format!("mlxr::{k}<{}, {idx}>", type_name(t)))
+        .collect()
+}
+
+/// The compile groups of the softmax VJP.
+pub fn vjp_kernel_groups() -> Vec<Group> {
+    IDX.iter()
+        .flat_map(|idx| {
+            VJP_DTYPES.iter().map(move |&t| Group {
+                program: &SOFTMAX,
+                names: vjp_names(t, idx),
+            })
+        })
+        .collect()
+}
+
 /// Whether the GPU kernels handle (in, out).
 pub fn supported(a: Dtype, o: Dtype) -> bool {
     pairs().contains(&(a, o))
@@ -321,5 +348,62 @@ pub fn logsumexp_gpu(
     let (g, st) = super::resolve(outputs[0].stream())?;
     let y = logsumexp(g, st, &d, x.shape(), axes, x.dtype(), o)?;
     outputs[0].set_data(y);
+    Ok(())
+}
+
+/// Evaluate `SoftmaxVjp` on the GPU: `g = s*c - s*sum(s*c)` over the last axis of `s`
+/// (the softmax output) and `c` (the cotangent), both of one floating dtype; inputs that
+/// are not row-contiguous are copied first.
+pub fn softmax_vjp_gpu(inputs: &[Array], outputs: &[Array]) -> Result<()> {
+    let (s, c) = (&inputs[0], &inputs[1]);
+    let t = s.dtype();
+    if !VJP_DTYPES.contains(&t) || c.dtype() != t {
+        return Err(Error::Dtype(format!(
+            "softmax_vjp on the GPU: no kernel for {t} and {}",
+            c.dtype()
+        )));
+    }
+    let (g, st) = super::resolve(outputs[0].stream())?;
+    let shape = s.shape();
+    let n: usize = shape.iter().product();
+    let len = shape.last().copied().unwrap_or(1);
+    let out = g.alloc(shape, t, st)?;
+    if n == 0 || len == 0 {
+        outputs[0].set_data(out);
+        return Ok(());
+    }
+    let rows = n / len;
+    let dense = |a: &Array| -> Result<Data> {
+        let d = a.data()?;
+        if d.flags.row_contiguous {
+            Ok(d)
+        } else {
+            copy_to_contiguous(g, st, &d, a.shape(), t, t)
+        }
+    };
+    let (sd, cd) = (dense(s)?, dense(c)?);
+    let small = n < SMALL;
+    let idx = IDX[!small as usize];
+    let warp = len <= WARP_ROW;
+    let names = vjp_names(t, idx);
+    let f = g.function(&SOFTMAX, &names[!warp as usize], || vjp_names(t, idx))?;
+    let (mut sp, mut cp, mut gp) = (data_ptr(&sd, t), data_ptr(&cd, t), data_ptr(&out, t));
+    let (mut r32, mut l32, mut r64, mut l64) = (rows as i32, len as i32, rows as i64, len as i64);
+    let mut args: Vec<*mut c_void> = vec![
+        &mut sp as *mut u64 as *mut c_void,
+        &mut cp as *mut u64 as *mut c_void,
+        &mut gp as *mut u64 as *mut c_void,
+    ];
+    if small {
+        args.push(&mut r32 as *mut i32 as *mut c_void);
+        args.push(&mut l32 as *mut i32 as *mut c_void);
+    } else {
+        args.push(&mut r64 as *mut i64 as *mut c_void);
+        args.push(&mut l64 as *mut i64 as *mut c_void);
+    }
+    // One warp or one block of 256 per row (`launch` uses blocks of 256 threads).
+    let block = if warp { 32 } else { 256 };
+    g.launch(f, rows * block, st, &mut args)?;
+    outputs[0].set_data(out);
     Ok(())
 }

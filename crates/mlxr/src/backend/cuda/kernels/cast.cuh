@@ -66,6 +66,27 @@ __device__ __forceinline__ bf16 f64_to_bf16(double value) {
   return r;
 }
 
+// `half`'s f64 -> bf16 conversion of a float's exact double value, in 32-bit integer
+// arithmetic: the same bits as `f64_to_bf16((double)f)`. A float's double keeps its
+// mantissa in the top 23 bits, of which `half` looks at the top 20 (the float's bits
+// 3..22), so it rounds to nearest-even with the round bit at float bit 15 and the sticky
+// bits 3..14 (bits 0..2 are ignored). Zero, normal, infinite and NaN floats take this
+// path; subnormals (rare) take the double path.
+__device__ __forceinline__ bf16 f32_to_bf16_as_f64(float f) {
+  unsigned u = __float_as_uint(f);
+  unsigned e = u & 0x7F800000u;
+  bf16 r;
+  if (e == 0u && (u & 0x007FFFFFu) != 0u) return f64_to_bf16((double)f);
+  if (e == 0x7F800000u) {
+    r.bits = (unsigned short)((u >> 16) | ((u & 0x007FFFFFu) != 0u ? 0x0040u : 0u));
+    return r;
+  }
+  unsigned bits = u >> 16;
+  if ((u & 0x00008000u) != 0u && (u & 0x00017FF8u) != 0u) bits += 1u;
+  r.bits = (unsigned short)bits;
+  return r;
+}
+
 // ---- to_*: one overload per type (mirrors `Element::to_*`) ---------------------------
 
 #define MLXR_INT_TO(T)                                                                   \
@@ -167,7 +188,11 @@ template <class To, class From> __device__ __forceinline__ To cast(From x) {
     if constexpr (Cat<From>::v == 1) return Conv<To>::from_u64(to_u64(x));
     else return Conv<To>::from_i64(to_i64(x));
   } else if constexpr (Cat<To>::v == 3) {
-    if constexpr (Cat<From>::v == 3 || Cat<From>::v == 4) return Conv<To>::from_f64(to_f64(x));
+    if constexpr (is_same<To, bf16>::value && is_same<From, float>::value)
+      return f32_to_bf16_as_f64(x);
+    else if constexpr (is_same<To, bf16>::value && is_same<From, f16>::value)
+      return f32_to_bf16_as_f64(f16_to_f32(x));
+    else if constexpr (Cat<From>::v == 3 || Cat<From>::v == 4) return Conv<To>::from_f64(to_f64(x));
     else if constexpr (Cat<From>::v == 1) return Conv<To>::from_u64(to_u64(x));
     else return Conv<To>::from_i64(to_i64(x));
   } else {

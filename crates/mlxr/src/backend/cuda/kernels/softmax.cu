@@ -81,7 +81,11 @@ template <class C> __device__ __forceinline__ C block_sum(C v) {
 
 // Round a compute value through the half input type (identity for other inputs).
 template <class In, class C> __device__ __forceinline__ C rnd(C v) {
-  if constexpr (is_same<In, f16>::value || is_same<In, bf16>::value) return (C)to_f64(cast<In>(v));
+  if constexpr (is_same<In, bf16>::value && is_same<C, float>::value)
+    return bf16_to_f32(f32_to_bf16_as_f64(v));
+  else if constexpr (is_same<In, f16>::value && is_same<C, float>::value)
+    return f16_to_f32(f32_to_f16(v));
+  else if constexpr (is_same<In, f16>::value || is_same<In, bf16>::value) return (C)to_f64(cast<In>(v));
   else return v;
 }
 
@@ -304,6 +308,51 @@ __global__ void logsumexp_warp_rows(const In* x, Out* y, Idx rows, Idx len) {
       if (m == m_inf(m) || m == -m_inf(m)) r = nan ? c_nan<C>() : m;
       else r = m_log(s) + m;
       y[row] = cast<Out>(r);
+    }
+  }
+}
+
+// ---- softmax's vector-Jacobian product over the last axis ------------------------------
+// g = s*c - s*sum(s*c) per row of row-contiguous s (the softmax output) and c (the
+// cotangent), in the compute type with every step rounded to T as the composed ops do
+// (identity for f32/f64).
+
+template <class T> __device__ __forceinline__ typename Compute<T>::type rt(typename Compute<T>::type v) {
+  return up(down<T>(v));
+}
+
+template <class T, class Idx>
+__global__ void softmax_vjp_warp_rows(const T* s, const T* c, T* g, Idx rows, Idx len) {
+  typedef typename Compute<T>::type C;
+  int lane = threadIdx.x & 31;
+  Idx nw = thread_count<Idx>() / 32;
+  for (Idx row = thread_index<Idx>() / 32; row < rows; row += nw) {
+    const T* sr = s + row * len;
+    const T* cr = c + row * len;
+    T* gr = g + row * len;
+    C acc = 0;
+    for (Idx i = lane; i < len; i += 32) acc += rt<T>(up(sr[i]) * up(cr[i]));
+    C tot = rt<T>(warp_sum(acc));
+    for (Idx i = lane; i < len; i += 32) {
+      C sv = up(sr[i]);
+      gr[i] = down<T>(rt<T>(sv * up(cr[i])) - rt<T>(sv * tot));
+    }
+  }
+}
+
+template <class T, class Idx>
+__global__ void softmax_vjp_rows(const T* s, const T* c, T* g, Idx rows, Idx len) {
+  typedef typename Compute<T>::type C;
+  for (Idx row = blockIdx.x; row < rows; row += gridDim.x) {
+    const T* sr = s + row * len;
+    const T* cr = c + row * len;
+    T* gr = g + row * len;
+    C acc = 0;
+    for (Idx i = threadIdx.x; i < len; i += blockDim.x) acc += rt<T>(up(sr[i]) * up(cr[i]));
+    C tot = rt<T>(block_sum(acc));
+    for (Idx i = threadIdx.x; i < len; i += blockDim.x) {
+      C sv = up(sr[i]);
+      gr[i] = down<T>(rt<T>(sv * up(cr[i])) - rt<T>(sv * tot));
     }
   }
 }
